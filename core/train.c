@@ -1,0 +1,720 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loss.h"
+#include "rng.h"
+#include "train.h"
+
+/* Rows per chunk of the evaluation passes over the training and test sets. */
+#define EVAL_CHUNK 4096
+
+static const char *const method_names[] = { "ce", "gce", "ls", "twin" };
+
+const char *train_method_name(train_method m)
+{
+	if (m < METHOD_CE || m > METHOD_TWIN)
+		return "unknown";
+	return method_names[m];
+}
+
+int train_method_parse(const char *name, train_method *m)
+{
+	for (int k = METHOD_CE; k <= METHOD_TWIN; k++) {
+		if (strcmp(name, method_names[k]) == 0) {
+			*m = (train_method)k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Defaults: the optimiser and schedule are CoOp's (SGD, lr 0.002, momentum
+ * 0.9, weight decay 5e-4, batch 32, one warm-up epoch at 1e-5, cosine);
+ * s = 100 is CLIP's logit scale; smoothing 0.1, T = 0.5, tau = 0.5 and the
+ * GMM settings are the method's own.  The twin warm-up of 2 epochs is one
+ * epoch of real learning after the near-zero learning rate of the schedule's
+ * warm-up epoch. */
+void train_config_defaults(train_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->method = METHOD_CE;
+	c->epochs = 20;
+	c->batch_size = 32;
+	c->lr = 0.002;
+	c->momentum = 0.9;
+	c->weight_decay = 5e-4;
+	c->lr_warmup_epochs = 1;
+	c->lr_warmup_value = 1e-5;
+	c->scale = 100.0;
+	c->init_std = 0.02;
+	c->seed = 1;
+	c->gce_q = 0.5;
+	c->smoothing = 0.1;
+	c->warmup_epochs = 2;
+	c->tau = 0.5;
+	c->temperature = 0.5;
+	c->codivide = 1;
+	c->drop_noisy = 0;
+	c->kl_weight = 0.0;
+	c->gmm_reg_covar = GMM_DEFAULT_REG_COVAR;
+	c->gmm_tol = GMM_DEFAULT_TOL;
+	c->gmm_max_iter = GMM_DEFAULT_MAX_ITER;
+}
+
+struct trainer {
+	const dataset *data;
+	train_config cfg;
+	int n_heads;
+	int *y_given;            /* (n_train) */
+	head *heads[2];
+	sgd opt[2];
+	rng *order_rng;          /* batch order */
+	gmm gmms[2];
+	double *p_clean[2];      /* (n_train) split each head's partner reads; valid when has_split */
+	int has_split[2];
+
+	int epoch;               /* completed epochs */
+
+	/* the epoch in progress */
+	int in_epoch;
+	int batch_pos;           /* next sample position in order */
+	int *order;              /* (n_train) this epoch's permutation */
+	int epoch_warmup;
+	double epoch_lr;
+	double loss_sum;
+	long loss_count;
+	long target_hits;
+	long target_count;
+	int clean_used[2];
+	double epoch_seconds;    /* time spent in this epoch before an interruption */
+
+	/* buffers of one batch */
+	float *xb;               /* (B, D) */
+	float *w[2];             /* (C, D) class weights of each head */
+	float *dw;               /* (C, D) */
+	float *work;             /* (C, D) */
+	cosine_cache cache[2];   /* w_unit (C, D), w_norm (C) */
+	float *z[2];             /* (B, C) logits */
+	float *q[2];             /* (B, C) softmax */
+	float *dz[2];            /* (B, C) */
+	float *target;           /* (C) */
+	float *mix;              /* (C) */
+	float *kl_grad;          /* (2, C) gradients of the agreement term */
+	float *zeval;            /* (EVAL_CHUNK, C) */
+
+	epoch_report *history;
+	int n_history;
+	int cap_history;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Checks every configuration value; the message names the setting. */
+static tp_status config_check(const train_config *c)
+{
+	if (c->epochs < 1)
+		return tp_fail(TP_ERR_VALUE, "epochs is %d: set it to 1 or more", c->epochs);
+	if (c->batch_size < 1)
+		return tp_fail(TP_ERR_VALUE, "batch is %d: set it to 1 or more", c->batch_size);
+	if (!(c->lr > 0.0) || !isfinite(c->lr))
+		return tp_fail(TP_ERR_VALUE, "lr is %g: set a positive learning rate", c->lr);
+	if (!(c->momentum >= 0.0 && c->momentum < 1.0))
+		return tp_fail(TP_ERR_VALUE, "momentum is %g: set a value in [0, 1)", c->momentum);
+	if (!(c->weight_decay >= 0.0))
+		return tp_fail(TP_ERR_VALUE, "weight_decay is %g: set 0 or more", c->weight_decay);
+	if (!(c->scale > 0.0) || !isfinite(c->scale))
+		return tp_fail(TP_ERR_VALUE, "scale is %g: set a positive logit scale such as 100", c->scale);
+	if (!(c->gce_q > 0.0 && c->gce_q <= 1.0))
+		return tp_fail(TP_ERR_VALUE, "gce_q is %g: set a value in (0, 1]", c->gce_q);
+	if (!(c->smoothing >= 0.0 && c->smoothing < 1.0))
+		return tp_fail(TP_ERR_VALUE, "smoothing is %g: set a value in [0, 1)", c->smoothing);
+	if (!(c->temperature > 0.0))
+		return tp_fail(TP_ERR_VALUE, "temperature is %g: set a positive value such as 0.5", c->temperature);
+	if (!(c->tau >= 0.0 && c->tau <= 1.0))
+		return tp_fail(TP_ERR_VALUE, "tau is %g: set a probability in [0, 1]", c->tau);
+	if (!(c->kl_weight >= 0.0))
+		return tp_fail(TP_ERR_VALUE, "kl_weight is %g: set 0 (off) or more", c->kl_weight);
+	return TP_OK;
+}
+
+train_config *train_config_of(trainer *t) { return &t->cfg; }
+int train_epochs_done(const trainer *t) { return t->epoch; }
+int train_in_epoch(const trainer *t) { return t->in_epoch; }
+int train_n_heads(const trainer *t) { return t->n_heads; }
+const int *train_given_labels(const trainer *t) { return t->y_given; }
+
+const epoch_report *train_history(const trainer *t, int *n)
+{
+	*n = t->n_history;
+	return t->history;
+}
+
+gmm *train_gmm(trainer *t, int k)
+{
+	return &t->gmms[k];
+}
+
+void train_free(trainer *t)
+{
+	if (!t)
+		return;
+	for (int k = 0; k < 2; k++) {
+		head_free(t->heads[k]);
+		sgd_free(&t->opt[k]);
+		gmm_clear(&t->gmms[k]);
+		free(t->p_clean[k]);
+		free(t->w[k]);
+		free(t->cache[k].w_unit);
+		free(t->cache[k].w_norm);
+		free(t->z[k]);
+		free(t->q[k]);
+		free(t->dz[k]);
+	}
+	rng_free(t->order_rng);
+	free(t->y_given);
+	free(t->order);
+	free(t->xb);
+	free(t->dw);
+	free(t->work);
+	free(t->target);
+	free(t->mix);
+	free(t->kl_grad);
+	free(t->zeval);
+	free(t->history);
+	free(t);
+}
+
+static tp_status alloc_buffers(trainer *t)
+{
+	const dataset *d = t->data;
+	size_t cd = (size_t)d->n_classes * (size_t)d->dim;
+	size_t bc = (size_t)t->cfg.batch_size * (size_t)d->n_classes;
+	int ok = 1;
+
+	t->y_given = malloc((size_t)d->n_train * sizeof *t->y_given);
+	t->order = malloc((size_t)d->n_train * sizeof *t->order);
+	t->xb = malloc((size_t)t->cfg.batch_size * (size_t)d->dim * sizeof *t->xb);
+	t->dw = malloc(cd * sizeof *t->dw);
+	t->work = malloc(cd * sizeof *t->work);
+	t->target = malloc((size_t)d->n_classes * sizeof *t->target);
+	t->mix = malloc((size_t)d->n_classes * sizeof *t->mix);
+	t->kl_grad = malloc(2 * (size_t)d->n_classes * sizeof *t->kl_grad);
+	t->zeval = malloc((size_t)EVAL_CHUNK * (size_t)d->n_classes * sizeof *t->zeval);
+	ok = t->y_given && t->order && t->xb && t->dw && t->work && t->target && t->mix && t->kl_grad && t->zeval;
+	for (int k = 0; k < 2 && ok; k++) {
+		t->w[k] = malloc(cd * sizeof *t->w[k]);
+		t->cache[k].w_unit = malloc(cd * sizeof *t->cache[k].w_unit);
+		t->cache[k].w_norm = malloc((size_t)d->n_classes * sizeof *t->cache[k].w_norm);
+		t->z[k] = malloc(bc * sizeof *t->z[k]);
+		t->q[k] = malloc(bc * sizeof *t->q[k]);
+		t->dz[k] = malloc(bc * sizeof *t->dz[k]);
+		t->p_clean[k] = malloc((size_t)d->n_train * sizeof *t->p_clean[k]);
+		ok = t->w[k] && t->cache[k].w_unit && t->cache[k].w_norm && t->z[k] && t->q[k] &&
+		     t->dz[k] && t->p_clean[k];
+	}
+	if (!ok)
+		return tp_fail(TP_ERR_NOMEM, "train: out of memory for the buffers of %d samples", d->n_train);
+	return TP_OK;
+}
+
+tp_status train_create(const dataset *data, const int *y_given,
+		       const train_config *config, trainer **out)
+{
+	trainer *t;
+	tp_status st;
+
+	*out = NULL;
+	st = config_check(config);
+	if (st != TP_OK)
+		return st;
+	if (data->n_train < 1)
+		return tp_fail(TP_ERR_STATE, "train: the training set is empty: load a data set with samples");
+	if (data->n_classes > LOSS_MAX_CLASSES)
+		return tp_fail(TP_ERR_VALUE, "train: %d classes exceed the supported %d",
+			       data->n_classes, LOSS_MAX_CLASSES);
+	for (int i = 0; i < data->n_train; i++) {
+		if (y_given[i] < 0 || y_given[i] >= data->n_classes)
+			return tp_fail(TP_ERR_VALUE, "train: given label %d of sample %d is outside 0..%d",
+				       y_given[i], i, data->n_classes - 1);
+	}
+
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return tp_fail(TP_ERR_NOMEM, "train: out of memory");
+	t->data = data;
+	t->cfg = *config;
+	t->n_heads = config->method == METHOD_TWIN ? 2 : 1;
+	st = alloc_buffers(t);
+	if (st != TP_OK) {
+		train_free(t);
+		return st;
+	}
+	memcpy(t->y_given, y_given, (size_t)data->n_train * sizeof *y_given);
+
+	/* head A from the seed, head B from a seed derived from it; the batch
+	 * order has its own generator so both methods see the same batches */
+	t->order_rng = rng_create(config->seed);
+	if (!t->order_rng) {
+		train_free(t);
+		return tp_fail(TP_ERR_NOMEM, "train: out of memory");
+	}
+	for (int k = 0; k < 2; k++) {
+		gmm_defaults(&t->gmms[k]);
+		if (k >= t->n_heads)
+			continue;
+		st = head_vector_create(data->n_classes, data->dim, data->text_features,
+					config->init_std, config->seed + (unsigned long)k * 7919, &t->heads[k]);
+		if (st == TP_OK)
+			st = sgd_init(&t->opt[k], t->heads[k]->n_param, config->momentum, config->weight_decay);
+		if (st != TP_OK) {
+			train_free(t);
+			return st;
+		}
+	}
+	*out = t;
+	return TP_OK;
+}
+
+/* Writes logits (n, C) of head k for the rows x (n, D); n <= EVAL_CHUNK or
+ * the batch size, matching the buffer z. */
+static tp_status head_logits(trainer *t, int k, const float *x, int n, float *z)
+{
+	tp_status st = head_weights(t->heads[k], t->w[k]);
+
+	if (st != TP_OK)
+		return st;
+	return cosine_forward(z, x, n, t->w[k], t->data->n_classes, t->data->dim,
+			      t->cfg.scale, &t->cache[k]);
+}
+
+/* Per-sample cross-entropy of head k under the given labels on the training set. */
+static tp_status train_losses(trainer *t, int k, double *loss)
+{
+	const dataset *d = t->data;
+	int C = d->n_classes;
+
+	for (int start = 0; start < d->n_train; start += EVAL_CHUNK) {
+		int n = d->n_train - start < EVAL_CHUNK ? d->n_train - start : EVAL_CHUNK;
+		tp_status st = head_logits(t, k, d->x_train + (size_t)start * d->dim, n, t->zeval);
+
+		if (st != TP_OK)
+			return st;
+		for (int i = 0; i < n; i++)
+			loss[start + i] = loss_ce(t->zeval + (size_t)i * C, t->y_given[start + i], C, NULL);
+	}
+	return TP_OK;
+}
+
+tp_status train_gmm_init(trainer *t, int k)
+{
+	double *loss;
+	gmm *g = &t->gmms[k];
+	tp_status st;
+
+	if (k >= t->n_heads)
+		return tp_fail(TP_ERR_STATE, "gmm: head B exists only with method twin: use head A or 'method twin'");
+	loss = malloc((size_t)t->data->n_train * sizeof *loss);
+	if (!loss)
+		return tp_fail(TP_ERR_NOMEM, "gmm: out of memory for %d losses", t->data->n_train);
+	st = train_losses(t, k, loss);
+	if (st == TP_OK) {
+		g->reg_covar = t->cfg.gmm_reg_covar;
+		g->tol = t->cfg.gmm_tol;
+		g->max_iter = t->cfg.gmm_max_iter;
+		st = gmm_init(g, loss, t->data->n_train);
+	}
+	free(loss);
+	return st;
+}
+
+/* Re-reads the clean probabilities of head k from its GMM. */
+static void refresh_split(trainer *t, int k)
+{
+	gmm *g = &t->gmms[k];
+
+	if (g->n != t->data->n_train) {
+		t->has_split[k] = 0;
+		return;
+	}
+	gmm_clean_prob(g, t->p_clean[k]);
+	t->has_split[k] = 1;
+}
+
+static void fill_split_report(trainer *t, int k, split_report *r)
+{
+	const gmm *g = &t->gmms[k];
+	int clean = gmm_clean_component(g);
+
+	memset(r, 0, sizeof *r);
+	if (!t->has_split[k])
+		return;
+	r->valid = 1;
+	r->mean[0] = g->mean[clean];
+	r->mean[1] = g->mean[1 - clean];
+	r->var[0] = g->var[clean];
+	r->var[1] = g->var[1 - clean];
+	r->weight[0] = g->weight[clean];
+	r->weight[1] = g->weight[1 - clean];
+	r->loglik = g->loglik;
+	r->iterations = g->iter;
+	r->degenerate = g->degenerate;
+	metrics_split_quality(t->p_clean[k], g->loss, t->y_given, t->data->y_train,
+			      t->data->n_train, t->cfg.tau, &r->quality);
+	for (int i = 0; i < t->data->n_train; i++)
+		r->n_pred_clean += t->p_clean[k][i] >= t->cfg.tau;
+}
+
+/* Test accuracy of each head and of the ensemble (mean of softmaxes). */
+static tp_status test_accuracy(trainer *t, double acc[3])
+{
+	const dataset *d = t->data;
+	int C = d->n_classes;
+	long hits[3] = { 0, 0, 0 };
+	float *prob = malloc((size_t)EVAL_CHUNK * (size_t)C * sizeof *prob);
+
+	if (!prob)
+		return tp_fail(TP_ERR_NOMEM, "eval: out of memory");
+	for (int start = 0; start < d->n_test; start += EVAL_CHUNK) {
+		int n = d->n_test - start < EVAL_CHUNK ? d->n_test - start : EVAL_CHUNK;
+
+		memset(prob, 0, (size_t)n * (size_t)C * sizeof *prob);
+		for (int k = 0; k < t->n_heads; k++) {
+			tp_status st = head_logits(t, k, d->x_test + (size_t)start * d->dim, n, t->zeval);
+
+			if (st != TP_OK) {
+				free(prob);
+				return st;
+			}
+			for (int i = 0; i < n; i++) {
+				float *zi = t->zeval + (size_t)i * C;
+				float *pi = prob + (size_t)i * C;
+				int best = 0;
+
+				for (int c = 1; c < C; c++)
+					if (zi[c] > zi[best])
+						best = c;
+				hits[k] += best == d->y_test[start + i];
+				loss_softmax(zi, C, t->mix);
+				for (int c = 0; c < C; c++)
+					pi[c] += t->mix[c] / (float)t->n_heads;
+			}
+		}
+		for (int i = 0; i < n && t->n_heads == 2; i++) {
+			const float *pi = prob + (size_t)i * C;
+			int best = 0;
+
+			for (int c = 1; c < C; c++)
+				if (pi[c] > pi[best])
+					best = c;
+			hits[2] += best == d->y_test[start + i];
+		}
+	}
+	free(prob);
+	for (int k = 0; k < 3; k++)
+		acc[k] = d->n_test > 0 ? (double)hits[k] / d->n_test : NAN;
+	if (t->n_heads == 1)
+		acc[1] = acc[2] = NAN;
+	return TP_OK;
+}
+
+tp_status train_evaluate(trainer *t, eval_report *r)
+{
+	const dataset *d = t->data;
+	int C = d->n_classes;
+	long hit_given = 0, hit_true = 0;
+	tp_status st = test_accuracy(t, r->test_acc);
+
+	if (st != TP_OK)
+		return st;
+	for (int start = 0; start < d->n_train; start += EVAL_CHUNK) {
+		int n = d->n_train - start < EVAL_CHUNK ? d->n_train - start : EVAL_CHUNK;
+
+		st = head_logits(t, 0, d->x_train + (size_t)start * d->dim, n, t->zeval);
+		if (st != TP_OK)
+			return st;
+		for (int i = 0; i < n; i++) {
+			const float *zi = t->zeval + (size_t)i * C;
+			int best = 0;
+
+			for (int c = 1; c < C; c++)
+				if (zi[c] > zi[best])
+					best = c;
+			hit_given += best == t->y_given[start + i];
+			hit_true += best == d->y_train[start + i];
+		}
+	}
+	r->train_acc_given = (double)hit_given / d->n_train;
+	r->train_acc_true = (double)hit_true / d->n_train;
+	return TP_OK;
+}
+
+/* Starts epoch t->epoch: learning rate, warm-up flag, split, batch order. */
+static void epoch_begin(trainer *t)
+{
+	const train_config *c = &t->cfg;
+
+	t->in_epoch = 1;
+	t->batch_pos = 0;
+	t->epoch_lr = lr_cosine(c->lr, t->epoch, c->epochs, c->lr_warmup_epochs, c->lr_warmup_value);
+	t->epoch_warmup = c->method == METHOD_TWIN && t->epoch < c->warmup_epochs;
+	t->loss_sum = 0.0;
+	t->loss_count = 0;
+	t->target_hits = 0;
+	t->target_count = 0;
+	t->clean_used[0] = t->clean_used[1] = 0;
+	t->epoch_seconds = 0.0;
+	for (int k = 0; k < t->n_heads; k++)
+		refresh_split(t, k);
+	for (int i = 0; i < t->data->n_train; i++)
+		t->order[i] = i;
+	rng_shuffle_int(t->order_rng, t->order, (size_t)t->data->n_train);
+}
+
+/* Fills the target of head k for sample i (batch row b); returns 0 when the
+ * sample is dropped. */
+static int twin_target(trainer *t, int k, int i, int b)
+{
+	const train_config *c = &t->cfg;
+	int C = t->data->n_classes;
+	int partner = c->codivide ? 1 - k : k;
+
+	if (t->p_clean[partner][i] >= c->tau) {
+		loss_smooth_target(t->y_given[i], c->smoothing, C, t->target);
+		return 1;
+	}
+	if (c->drop_noisy)
+		return 0;
+	for (int j = 0; j < C; j++)
+		t->mix[j] = 0.5f * (t->q[0][(size_t)b * C + j] + t->q[1][(size_t)b * C + j]);
+	loss_sharpen(t->mix, c->temperature, C, t->target);
+	return 1;
+}
+
+/* Loss and dL/dz of head k for batch row b holding sample i. */
+static double sample_loss(trainer *t, int k, int i, int b, int *used)
+{
+	const train_config *c = &t->cfg;
+	int C = t->data->n_classes;
+	const float *z = t->z[k] + (size_t)b * C;
+	float *dz = t->dz[k] + (size_t)b * C;
+	int y = t->y_given[i];
+	int best = y;
+
+	*used = 1;
+	if (c->method == METHOD_GCE || c->method == METHOD_CE || t->epoch_warmup) {
+		/* the target is the given label itself */
+		t->target_hits += y == t->data->y_train[i];
+		t->target_count++;
+		if (c->method == METHOD_GCE)
+			return loss_gce(z, y, c->gce_q, C, dz);
+		return loss_ce(z, y, C, dz);
+	}
+	if (c->method == METHOD_LS) {
+		loss_smooth_target(y, c->smoothing, C, t->target);
+	} else if (!twin_target(t, k, i, b)) {
+		memset(dz, 0, (size_t)C * sizeof *dz);
+		*used = 0;
+		return 0.0;
+	}
+	for (int j = 0; j < C; j++)
+		if (t->target[j] > t->target[best])
+			best = j;
+	t->target_hits += best == t->data->y_train[i];
+	t->target_count++;
+	return loss_soft_ce(z, t->target, C, dz);
+}
+
+/* One SGD step of every head on the samples order[pos .. pos + n). */
+static tp_status train_batch(trainer *t, int pos, int n)
+{
+	const dataset *d = t->data;
+	int C = d->n_classes;
+	int D = d->dim;
+	tp_status st;
+
+	for (int b = 0; b < n; b++)
+		memcpy(t->xb + (size_t)b * D, d->x_train + (size_t)t->order[pos + b] * D,
+		       (size_t)D * sizeof *t->xb);
+
+	/* forward both heads before any update: the twin targets need both */
+	for (int k = 0; k < t->n_heads; k++) {
+		st = head_logits(t, k, t->xb, n, t->z[k]);
+		if (st != TP_OK)
+			return st;
+		for (int b = 0; b < n; b++)
+			loss_softmax(t->z[k] + (size_t)b * C, C, t->q[k] + (size_t)b * C);
+	}
+
+	for (int k = 0; k < t->n_heads; k++) {
+		int kept = 0;
+		double loss = 0.0;
+
+		for (int b = 0; b < n; b++) {
+			int used;
+
+			loss += sample_loss(t, k, t->order[pos + b], b, &used);
+			kept += used;
+			if (used && t->cfg.method == METHOD_TWIN && !t->epoch_warmup &&
+			    t->p_clean[t->cfg.codivide ? 1 - k : k][t->order[pos + b]] >= t->cfg.tau)
+				t->clean_used[k]++;
+		}
+		if (kept == 0)
+			continue;
+		for (size_t j = 0; j < (size_t)n * C; j++)
+			t->dz[k][j] /= (float)kept;
+		t->loss_sum += loss;
+		t->loss_count += kept;
+	}
+
+	/* optional agreement term between the two heads */
+	if (t->n_heads == 2 && t->cfg.kl_weight > 0.0 && !t->epoch_warmup) {
+		float scale = (float)(t->cfg.kl_weight / n);
+
+		for (int b = 0; b < n; b++) {
+			float *gza = t->kl_grad, *gzb = t->kl_grad + C;
+
+			loss_sym_kl(t->z[0] + (size_t)b * C, t->z[1] + (size_t)b * C, C, gza, gzb);
+			for (int j = 0; j < C; j++) {
+				t->dz[0][(size_t)b * C + j] += scale * gza[j];
+				t->dz[1][(size_t)b * C + j] += scale * gzb[j];
+			}
+		}
+	}
+
+	for (int k = 0; k < t->n_heads; k++) {
+		cosine_backward(t->dw, t->dz[k], t->xb, n, C, D, t->cfg.scale, &t->cache[k], t->work);
+		st = head_backward(t->heads[k], t->dw);
+		if (st != TP_OK)
+			return st;
+		sgd_step(&t->opt[k], t->heads[k]->param, t->heads[k]->grad, t->epoch_lr);
+	}
+	return TP_OK;
+}
+
+static tp_status history_push(trainer *t, const epoch_report *r)
+{
+	if (t->n_history == t->cap_history) {
+		int cap = t->cap_history ? 2 * t->cap_history : 32;
+		epoch_report *h = realloc(t->history, (size_t)cap * sizeof *h);
+
+		if (!h)
+			return tp_fail(TP_ERR_NOMEM, "train: out of memory for the epoch history");
+		t->history = h;
+		t->cap_history = cap;
+	}
+	t->history[t->n_history++] = *r;
+	return TP_OK;
+}
+
+/* Ends the epoch: the GMM of every head, test accuracy, the report. */
+static tp_status epoch_end(trainer *t, const train_hooks *hooks)
+{
+	epoch_report r;
+	double start = now_seconds();
+	tp_status st;
+
+	for (int k = 0; k < t->n_heads; k++) {
+		st = train_gmm_init(t, k);
+		if (st == TP_OK)
+			st = gmm_fit(&t->gmms[k]);
+		if (st != TP_OK)
+			return st;
+		refresh_split(t, k);
+	}
+
+	memset(&r, 0, sizeof r);
+	st = test_accuracy(t, r.test_acc);
+	if (st != TP_OK)
+		return st;
+	r.epoch = t->epoch + 1;
+	r.warmup = t->epoch_warmup;
+	r.lr = t->epoch_lr;
+	r.train_loss = t->loss_count ? t->loss_sum / (double)t->loss_count : NAN;
+	r.target_acc = t->target_count ? (double)t->target_hits / (double)t->target_count : NAN;
+	for (int k = 0; k < t->n_heads; k++) {
+		int twin_epoch = t->cfg.method == METHOD_TWIN && !t->epoch_warmup;
+
+		r.n_clean_used[k] = twin_epoch ? t->clean_used[k] : t->data->n_train;
+		fill_split_report(t, k, &r.split[k]);
+	}
+	r.seconds = t->epoch_seconds + (now_seconds() - start);
+	r.samples_per_second = r.seconds > 0.0 ? t->data->n_train / r.seconds : NAN;
+
+	st = history_push(t, &r);
+	if (st != TP_OK)
+		return st;
+	t->epoch++;
+	t->in_epoch = 0;
+	if (hooks && hooks->on_epoch)
+		hooks->on_epoch(&r, hooks->user);
+	return TP_OK;
+}
+
+tp_status train_run(trainer *t, int n_epochs, const train_hooks *hooks)
+{
+	int n_train = t->data->n_train;
+	int batch = t->cfg.batch_size;
+	int n_batches = (n_train + batch - 1) / batch;
+	int target;
+
+	if (config_check(&t->cfg) != TP_OK)
+		return TP_ERR_VALUE;
+	target = n_epochs <= 0 ? t->cfg.epochs : t->epoch + n_epochs;
+	if (target > t->cfg.epochs)
+		target = t->cfg.epochs;
+
+	while (t->epoch < target) {
+		double start;
+		tp_status st;
+
+		if (!t->in_epoch) {
+			if (t->cfg.method == METHOD_TWIN && t->epoch >= t->cfg.warmup_epochs) {
+				/* a twin epoch needs a split from each head */
+				for (int k = 0; k < 2; k++) {
+					if (t->gmms[k].n == n_train)
+						continue;
+					st = train_gmm_init(t, k);
+					if (st == TP_OK)
+						st = gmm_fit(&t->gmms[k]);
+					if (st != TP_OK)
+						return st;
+				}
+			}
+			epoch_begin(t);
+		}
+
+		start = now_seconds();
+		while (t->batch_pos < n_train) {
+			int n = n_train - t->batch_pos < batch ? n_train - t->batch_pos : batch;
+
+			st = train_batch(t, t->batch_pos, n);
+			if (st != TP_OK)
+				return st;
+			t->batch_pos += n;
+			if (hooks && hooks->on_batch)
+				hooks->on_batch((t->batch_pos + batch - 1) / batch, n_batches, hooks->user);
+			if (hooks && hooks->should_stop && hooks->should_stop(hooks->user) &&
+			    t->batch_pos < n_train) {
+				t->epoch_seconds += now_seconds() - start;
+				return tp_fail(TP_ERR_INTERRUPTED,
+					       "train: interrupted in epoch %d after %d of %d samples: 'train' finishes it",
+					       t->epoch + 1, t->batch_pos, n_train);
+			}
+		}
+		t->epoch_seconds += now_seconds() - start;
+		st = epoch_end(t, hooks);
+		if (st != TP_OK)
+			return st;
+	}
+	return TP_OK;
+}
