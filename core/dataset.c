@@ -69,9 +69,9 @@ void dataset_free(dataset *d)
 
 /* ---- shared steps ---- */
 
-/* Divides every row of x (n, d) by its L2 norm.  what names the rows in the
- * error message, e.g. "'x.npy' row". */
-static tp_status dataset_normalise_rows(float *x, int n, int d, const char *operation, const char *what)
+/* Divides every row of x (n, d) by its L2 norm.  row_label names the rows in
+ * the error message, e.g. "'x.npy' row". */
+static tp_status dataset_normalise_rows(float *x, int n, int d, const char *operation, const char *row_label)
 {
 	for (int i = 0; i < n; i++) {
 		float *row = x + (size_t)i * (size_t)d;
@@ -81,7 +81,7 @@ static tp_status dataset_normalise_rows(float *x, int n, int d, const char *oper
 			sum += (double)row[j] * row[j];
 		if (!(sum > 0.0))
 			return tp_fail(TP_ERR_VALUE, "%s: %s %d has zero norm: remove the row or give it a non-zero feature vector",
-				       operation, what, i);
+				       operation, row_label, i);
 		for (int j = 0; j < d; j++)
 			row[j] = (float)(row[j] / sqrt(sum));
 	}
@@ -312,7 +312,7 @@ static tp_status fmnist_encode(const pca_model *pca, const fmnist_split *s, cons
 {
 	float *pixels = fmnist_pixels_to_float(s); /* (n, rows * cols) */
 	float *features;                           /* (n, dim) */
-	char what[64];
+	char row_label[64];
 	tp_status st;
 
 	if (!pixels)
@@ -324,8 +324,8 @@ static tp_status fmnist_encode(const pca_model *pca, const fmnist_split *s, cons
 	}
 	pca_transform(pca, pixels, s->n, features);
 	free(pixels);
-	snprintf(what, sizeof what, "encoded %s image", split_name);
-	st = dataset_normalise_rows(features, s->n, pca->out_dim, "load fashion-mnist", what);
+	snprintf(row_label, sizeof row_label, "encoded %s image", split_name);
+	st = dataset_normalise_rows(features, s->n, pca->out_dim, "load fashion-mnist", row_label);
 	if (st != TP_OK) {
 		free(features);
 		return st;
@@ -646,7 +646,7 @@ static tp_status features_read_part(const char *features, const char *labels, in
 				    const char *classes, features_part *part)
 {
 	const char *operation = "load features";
-	char what[1024];
+	char row_label[1024];
 	char classes_source[1024];
 	int n_labels;
 	tp_status st;
@@ -664,8 +664,8 @@ static tp_status features_read_part(const char *features, const char *labels, in
 	st = dataset_check_labels(part->y, part->n, n_classes, operation, labels, classes_source);
 	if (st != TP_OK)
 		return st;
-	snprintf(what, sizeof what, "'%s' row", features);
-	return dataset_normalise_rows(part->x, part->n, part->dim, operation, what);
+	snprintf(row_label, sizeof row_label, "'%s' row", features);
+	return dataset_normalise_rows(part->x, part->n, part->dim, operation, row_label);
 }
 
 static tp_status features_check_options(const features_options *o)
@@ -738,7 +738,7 @@ static tp_status features_split(const features_options *o, const features_part *
 static tp_status features_read_text(const features_options *o, dataset *ds)
 {
 	const char *operation = "load features";
-	char what[1024];
+	char row_label[1024];
 	int rows, cols;
 	tp_status st = npy_read_matrix(o->text_features, &ds->text_features, &rows, &cols);
 
@@ -748,8 +748,8 @@ static tp_status features_read_text(const features_options *o, dataset *ds)
 		return tp_fail(TP_ERR_SHAPE,
 			       "%s: text features '%s' have shape (%d, %d), expected (%d, %d): one row per class name in '%s', of the dimension of '%s'",
 			       operation, o->text_features, rows, cols, ds->n_classes, ds->dim, o->classes, o->features);
-	snprintf(what, sizeof what, "'%s' row", o->text_features);
-	return dataset_normalise_rows(ds->text_features, rows, cols, operation, what);
+	snprintf(row_label, sizeof row_label, "'%s' row", o->text_features);
+	return dataset_normalise_rows(ds->text_features, rows, cols, operation, row_label);
 }
 
 /* Fills ds from the checked options; the caller frees ds on failure. */
@@ -784,7 +784,7 @@ static tp_status features_build(const features_options *o, dataset *ds)
 		goto done;
 	}
 
-	/* the test set: a second file, or a seeded random share of the first */
+	/* the test set is a second file, or a seeded random share of the first */
 	if (o->test_features) {
 		st = features_read_part(o->test_features, o->test_labels, ds->n_classes, o->classes, &test);
 		if (st == TP_OK && test.dim != all.dim)

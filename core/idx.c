@@ -8,12 +8,12 @@
 
 #include "idx.h"
 
-/* Bytes requested per gzread; the buffer grows by reading, so a corrupt
- * header that declares billions of elements fails on the short read instead
- * of on one huge allocation. */
+/* Bytes requested per gzread.  The data buffer grows as it is read, so a
+ * corrupt header that declares billions of elements fails on the short read,
+ * not on one huge allocation. */
 #define IDX_CHUNK (1 << 20)
 
-/* Reads up to len bytes; returns the count read, or -1 on a zlib error. */
+/* Reads up to len bytes and returns the count read, or -1 on a zlib error. */
 static long long idx_read_bytes(gzFile f, unsigned char *buf, size_t len)
 {
 	size_t done = 0;
@@ -27,8 +27,8 @@ static long long idx_read_bytes(gzFile f, unsigned char *buf, size_t len)
 		if (got == 0) {
 			int code;
 
-			/* gzread returns 0, not -1, at the end of a file cut inside a
-			 * gzip stream; gzerror then reports Z_BUF_ERROR (zlib.h, 1.2.13) */
+			/* At the end of a file cut inside a gzip stream, gzread returns
+			 * 0, not -1, and gzerror reports Z_BUF_ERROR (zlib.h, 1.2.13). */
 			gzerror(f, &code);
 			if (code != Z_OK)
 				return -1;
@@ -44,7 +44,7 @@ static tp_status idx_read_error(gzFile f, const char *operation, const char *pat
 	int code;
 	const char *message = gzerror(f, &code);
 
-	/* Z_BUF_ERROR: the file ends inside a gzip stream; Z_DATA_ERROR: corrupt */
+	/* Z_BUF_ERROR means the file ends inside a gzip stream, Z_DATA_ERROR corrupt data */
 	if (code == Z_BUF_ERROR || code == Z_DATA_ERROR)
 		return tp_fail(TP_ERR_FORMAT, "%s: '%s' is a truncated or corrupt gzip file (%s): download or copy it again",
 			       operation, path, message);

@@ -13,8 +13,8 @@
 
 #include "npy.h"
 
-/* Headers longer than this are rejected before allocation.  NumPy's own
- * reader stops at 10000 bytes by default; a plain numeric array needs < 200. */
+/* Maximum header length read.  The header of a plain numeric array is under
+ * 200 bytes, so a longer one means a corrupt file or a structured dtype. */
 #define NPY_MAX_HEADER (1 << 20)
 /* Elements decoded per fread. */
 #define NPY_CHUNK 65536
@@ -23,7 +23,7 @@ static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
 enum npy_kind { NPY_FLOAT, NPY_SIGNED, NPY_UNSIGNED };
 
-/* The parsed header of an open file; the stream sits at the first data byte. */
+/* The parsed header of an open file, whose stream is at the first data byte. */
 typedef struct npy_header {
 	char descr[16];
 	enum npy_kind kind;
@@ -159,6 +159,7 @@ static tp_status npy_parse_dict(const char *path, const char *text, size_t len, 
 {
 	npy_parser ps = { text, text + len };
 	int have_descr = 0, have_order = 0, have_shape = 0;
+	const char *missing = NULL;
 
 	if (!npy_accept(&ps, '{'))
 		return tp_fail(TP_ERR_FORMAT, "read npy: '%s': header does not start with '{': the file is corrupt", path);
@@ -192,10 +193,15 @@ static tp_status npy_parse_dict(const char *path, const char *text, size_t len, 
 			break;
 		}
 	}
-	if (!have_descr || !have_order || !have_shape)
-		return tp_fail(TP_ERR_FORMAT,
-			       "read npy: '%s': header lacks %s: the file was not written by numpy.save",
-			       path, !have_descr ? "'descr'" : !have_order ? "'fortran_order'" : "'shape'");
+	if (!have_descr)
+		missing = "'descr'";
+	else if (!have_order)
+		missing = "'fortran_order'";
+	else if (!have_shape)
+		missing = "'shape'";
+	if (missing)
+		return tp_fail(TP_ERR_FORMAT, "read npy: '%s': header lacks %s: the file was not written by numpy.save",
+			       path, missing);
 	return npy_parse_descr(path, h);
 }
 

@@ -43,7 +43,7 @@ static tp_status pca_covariance(const float *x, int n, int d, double *mean_out, 
 	for (int j = 0; j < d; j++)
 		mean_out[j] /= n;
 
-	/* accumulate X_c^T X_c chunk by chunk; beta 0 on the first chunk clears cov */
+	/* accumulate X_c^T X_c chunk by chunk, where beta 0 on the first chunk clears cov */
 	for (int start = 0; start < n; start += PCA_CHUNK) {
 		int rows = n - start < PCA_CHUNK ? n - start : PCA_CHUNK;
 

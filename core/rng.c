@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -47,4 +48,19 @@ unsigned long rng_uniform_int(rng *r, unsigned long n)
 void rng_shuffle_int(rng *r, int *a, size_t n)
 {
 	gsl_ran_shuffle(r->gen, a, n, sizeof *a);
+}
+
+size_t rng_state_size(const rng *r)
+{
+	return gsl_rng_size(r->gen);
+}
+
+void rng_state_get(const rng *r, void *buf)
+{
+	memcpy(buf, gsl_rng_state(r->gen), gsl_rng_size(r->gen));
+}
+
+void rng_state_set(rng *r, const void *buf)
+{
+	memcpy(gsl_rng_state(r->gen), buf, gsl_rng_size(r->gen));
 }

@@ -23,4 +23,10 @@ unsigned long rng_uniform_int(rng *r, unsigned long n);
 /* Shuffles a (n) in place. */
 void rng_shuffle_int(rng *r, int *a, size_t n);
 
+/* The generator's state as bytes, for saving a run: rng_state_size()
+ * bytes written by rng_state_get() and read back by rng_state_set(). */
+size_t rng_state_size(const rng *r);
+void rng_state_get(const rng *r, void *buf);
+void rng_state_set(rng *r, const void *buf);
+
 #endif

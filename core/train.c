@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,7 @@ struct trainer {
 	int has_split[2];
 
 	int epoch;               /* completed epochs */
+	long step;               /* SGD steps taken, over all epochs */
 
 	/* the epoch in progress */
 	int in_epoch;
@@ -272,8 +274,13 @@ tp_status train_create(const dataset *data, const int *y_given,
 		gmm_defaults(&t->gmms[k]);
 		if (k >= t->n_heads)
 			continue;
-		st = head_vector_create(data->n_classes, data->dim, data->text_features,
-					config->init_std, config->seed + (unsigned long)k * 7919, &t->heads[k]);
+		unsigned long head_seed = config->seed + (unsigned long)k * 7919;
+
+		if (config->create_head)
+			st = config->create_head(config->head_user, data, k, head_seed, &t->heads[k]);
+		else
+			st = head_vector_create(data->n_classes, data->dim, data->text_features,
+						config->init_std, head_seed, &t->heads[k]);
 		if (st == TP_OK)
 			st = sgd_init(&t->opt[k], t->heads[k]->n_param, config->momentum, config->weight_decay);
 		if (st != TP_OK) {
@@ -660,20 +667,24 @@ static tp_status epoch_end(trainer *t, const train_hooks *hooks)
 	return TP_OK;
 }
 
-tp_status train_run(trainer *t, int n_epochs, const train_hooks *hooks)
+/* Runs batches until the epoch count reaches target_epoch, the stop hook
+ * asks (*stopped = 1), or max_batches batches ran (max_batches < 0: no
+ * limit; *stopped = 2). */
+static tp_status run_batches(trainer *t, int target_epoch, long max_batches,
+			     const train_hooks *hooks, int *stopped)
 {
 	int n_train = t->data->n_train;
 	int batch = t->cfg.batch_size;
 	int n_batches = (n_train + batch - 1) / batch;
-	int target;
+	long done = 0;
 
+	*stopped = 0;
 	if (config_check(&t->cfg) != TP_OK)
 		return TP_ERR_VALUE;
-	target = n_epochs <= 0 ? t->cfg.epochs : t->epoch + n_epochs;
-	if (target > t->cfg.epochs)
-		target = t->cfg.epochs;
+	if (target_epoch > t->cfg.epochs)
+		target_epoch = t->cfg.epochs;
 
-	while (t->epoch < target) {
+	while (t->epoch < target_epoch) {
 		double start;
 		tp_status st;
 
@@ -701,20 +712,327 @@ tp_status train_run(trainer *t, int n_epochs, const train_hooks *hooks)
 			if (st != TP_OK)
 				return st;
 			t->batch_pos += n;
+			t->step++;
+			done++;
 			if (hooks && hooks->on_batch)
 				hooks->on_batch((t->batch_pos + batch - 1) / batch, n_batches, hooks->user);
-			if (hooks && hooks->should_stop && hooks->should_stop(hooks->user) &&
-			    t->batch_pos < n_train) {
+			if (t->batch_pos >= n_train)
+				break;
+			if (hooks && hooks->should_stop && hooks->should_stop(hooks->user))
+				*stopped = 1;
+			else if (max_batches >= 0 && done >= max_batches)
+				*stopped = 2;
+			if (*stopped) {
 				t->epoch_seconds += now_seconds() - start;
-				return tp_fail(TP_ERR_INTERRUPTED,
-					       "train: interrupted in epoch %d after %d of %d samples: 'train' finishes it",
-					       t->epoch + 1, t->batch_pos, n_train);
+				return TP_OK;
 			}
 		}
 		t->epoch_seconds += now_seconds() - start;
 		st = epoch_end(t, hooks);
 		if (st != TP_OK)
 			return st;
+		if (max_batches >= 0 && done >= max_batches) {
+			*stopped = 2;
+			return TP_OK;
+		}
 	}
+	return TP_OK;
+}
+
+tp_status train_run(trainer *t, int n_epochs, const train_hooks *hooks)
+{
+	int stopped;
+	tp_status st;
+
+	st = run_batches(t, n_epochs <= 0 ? t->cfg.epochs : t->epoch + n_epochs, -1, hooks, &stopped);
+	if (st == TP_OK && stopped)
+		return tp_fail(TP_ERR_INTERRUPTED,
+			       "train: interrupted in epoch %d after %d of %d samples: 'train' finishes it",
+			       t->epoch + 1, t->batch_pos, t->data->n_train);
+	return st;
+}
+
+tp_status train_advance(trainer *t, int max_batches, const train_hooks *hooks)
+{
+	int stopped;
+
+	return run_batches(t, t->cfg.epochs, max_batches < 1 ? 1 : max_batches, hooks, &stopped);
+}
+
+long train_steps_done(const trainer *t)
+{
+	return t->step;
+}
+
+int train_batch_position(const trainer *t)
+{
+	return t->in_epoch ? t->batch_pos : 0;
+}
+
+tp_status train_test_predictions(trainer *t, int which, int *pred)
+{
+	const dataset *d = t->data;
+	int C = d->n_classes;
+	float *prob;
+
+	if (which < 0 || which > 2 || (which > 0 && t->n_heads == 1))
+		return tp_fail(TP_ERR_STATE, "predictions: %s exists only with method twin",
+			       which == 1 ? "head B" : "the ensemble");
+	prob = malloc((size_t)EVAL_CHUNK * (size_t)C * sizeof *prob);
+	if (!prob)
+		return tp_fail(TP_ERR_NOMEM, "predictions: out of memory");
+	for (int start = 0; start < d->n_test; start += EVAL_CHUNK) {
+		int n = d->n_test - start < EVAL_CHUNK ? d->n_test - start : EVAL_CHUNK;
+		int first = which == 2 ? 0 : which;
+		int last = which == 2 ? 1 : which;
+
+		memset(prob, 0, (size_t)n * (size_t)C * sizeof *prob);
+		for (int k = first; k <= last; k++) {
+			tp_status st = head_logits(t, k, d->x_test + (size_t)start * d->dim, n, t->zeval);
+
+			if (st != TP_OK) {
+				free(prob);
+				return st;
+			}
+			for (int i = 0; i < n; i++) {
+				loss_softmax(t->zeval + (size_t)i * C, C, t->mix);
+				for (int c = 0; c < C; c++)
+					prob[(size_t)i * C + c] += t->mix[c];
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			const float *pi = prob + (size_t)i * C;
+			int best = 0;
+
+			for (int c = 1; c < C; c++)
+				if (pi[c] > pi[best])
+					best = c;
+			pred[start + i] = best;
+		}
+	}
+	free(prob);
+	return TP_OK;
+}
+
+const double *train_clean_prob(const trainer *t, int k)
+{
+	return k < t->n_heads && t->has_split[k] ? t->p_clean[k] : NULL;
+}
+
+head *train_head(trainer *t, int k)
+{
+	return k < t->n_heads ? t->heads[k] : NULL;
+}
+
+/* ---- saving and restoring the whole state ---- */
+
+#define STATE_MAGIC 0x52545054u   /* "TPTR" read as little-endian bytes */
+#define STATE_VERSION 1u
+
+typedef struct blob {
+	unsigned char *data;
+	size_t size, cap;
+	size_t pos;              /* read position */
+	int failed;
+} blob;
+
+static void blob_put(blob *b, const void *p, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->size + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *d;
+
+		while (cap < b->size + n)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d) {
+			b->failed = 1;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->size, p, n);
+	b->size += n;
+}
+
+static void blob_get(blob *b, void *p, size_t n)
+{
+	if (b->failed || b->pos + n > b->size) {
+		b->failed = 1;
+		memset(p, 0, n);
+		return;
+	}
+	memcpy(p, b->data + b->pos, n);
+	b->pos += n;
+}
+
+#define PUT(b, v) blob_put((b), &(v), sizeof(v))
+#define GET(b, v) blob_get((b), &(v), sizeof(v))
+
+static void put_gmm(blob *b, const gmm *g)
+{
+	PUT(b, g->n);
+	if (g->n > 0) {
+		blob_put(b, g->loss, (size_t)g->n * sizeof *g->loss);
+		blob_put(b, g->x, (size_t)g->n * sizeof *g->x);
+	}
+	PUT(b, g->loss_min); PUT(b, g->loss_max);
+	PUT(b, g->mean); PUT(b, g->var); PUT(b, g->weight);
+	PUT(b, g->loglik); PUT(b, g->prev_loglik);
+	PUT(b, g->iter); PUT(b, g->converged); PUT(b, g->degenerate);
+	PUT(b, g->reg_covar); PUT(b, g->tol); PUT(b, g->max_iter);
+}
+
+static tp_status get_gmm(blob *b, gmm *g, int n_train)
+{
+	int n;
+
+	GET(b, n);
+	gmm_clear(g);
+	if (n != 0 && n != n_train)
+		return tp_fail(TP_ERR_FORMAT, "restore: a GMM holds %d losses but the training set has %d samples",
+			       n, n_train);
+	if (n > 0) {
+		g->loss = malloc((size_t)n * sizeof *g->loss);
+		g->x = malloc((size_t)n * sizeof *g->x);
+		if (!g->loss || !g->x)
+			return tp_fail(TP_ERR_NOMEM, "restore: out of memory");
+		blob_get(b, g->loss, (size_t)n * sizeof *g->loss);
+		blob_get(b, g->x, (size_t)n * sizeof *g->x);
+	}
+	g->n = n;
+	GET(b, g->loss_min); GET(b, g->loss_max);
+	GET(b, g->mean); GET(b, g->var); GET(b, g->weight);
+	GET(b, g->loglik); GET(b, g->prev_loglik);
+	GET(b, g->iter); GET(b, g->converged); GET(b, g->degenerate);
+	GET(b, g->reg_covar); GET(b, g->tol); GET(b, g->max_iter);
+	return TP_OK;
+}
+
+tp_status train_state_save(const trainer *t, unsigned char **data, size_t *size)
+{
+	blob b = { 0 };
+	unsigned magic = STATE_MAGIC, version = STATE_VERSION;
+	train_config cfg = t->cfg;
+	size_t rng_size = rng_state_size(t->order_rng);
+	unsigned char *rng_state = malloc(rng_size);
+
+	if (!rng_state)
+		return tp_fail(TP_ERR_NOMEM, "save: out of memory");
+	cfg.create_head = NULL;
+	cfg.head_user = NULL;
+	PUT(&b, magic); PUT(&b, version);
+	PUT(&b, t->data->n_train); PUT(&b, t->data->n_classes); PUT(&b, t->data->dim);
+	PUT(&b, cfg);
+	PUT(&b, t->n_heads);
+	for (int k = 0; k < t->n_heads; k++) {
+		PUT(&b, t->heads[k]->n_param);
+		blob_put(&b, t->heads[k]->param, t->heads[k]->n_param * sizeof(float));
+		blob_put(&b, t->opt[k].momentum_buf, t->opt[k].n * sizeof(float));
+		put_gmm(&b, &t->gmms[k]);
+		PUT(&b, t->has_split[k]);
+		blob_put(&b, t->p_clean[k], (size_t)t->data->n_train * sizeof(double));
+	}
+	rng_state_get(t->order_rng, rng_state);
+	PUT(&b, rng_size);
+	blob_put(&b, rng_state, rng_size);
+	free(rng_state);
+	PUT(&b, t->epoch); PUT(&b, t->step);
+	PUT(&b, t->in_epoch); PUT(&b, t->batch_pos);
+	blob_put(&b, t->order, (size_t)t->data->n_train * sizeof *t->order);
+	PUT(&b, t->epoch_warmup); PUT(&b, t->epoch_lr);
+	PUT(&b, t->loss_sum); PUT(&b, t->loss_count);
+	PUT(&b, t->target_hits); PUT(&b, t->target_count);
+	PUT(&b, t->clean_used); PUT(&b, t->epoch_seconds);
+	PUT(&b, t->n_history);
+	if (t->n_history > 0)
+		blob_put(&b, t->history, (size_t)t->n_history * sizeof *t->history);
+	if (b.failed) {
+		free(b.data);
+		return tp_fail(TP_ERR_NOMEM, "save: out of memory for the training state");
+	}
+	*data = b.data;
+	*size = b.size;
+	return TP_OK;
+}
+
+tp_status train_state_restore(trainer *t, const unsigned char *data, size_t size)
+{
+	blob b = { (unsigned char *)(uintptr_t)data, size, size, 0, 0 };
+	unsigned magic, version;
+	int n_train, n_classes, dim, n_heads, n_history;
+	train_config cfg;
+	size_t rng_size;
+	unsigned char *rng_state;
+	tp_status st;
+
+	GET(&b, magic); GET(&b, version);
+	if (b.failed || magic != STATE_MAGIC)
+		return tp_fail(TP_ERR_FORMAT, "restore: not a twinprompt training state");
+	if (version != STATE_VERSION)
+		return tp_fail(TP_ERR_FORMAT, "restore: training state version %u, this build reads %u",
+			       version, STATE_VERSION);
+	GET(&b, n_train); GET(&b, n_classes); GET(&b, dim);
+	if (n_train != t->data->n_train || n_classes != t->data->n_classes || dim != t->data->dim)
+		return tp_fail(TP_ERR_SHAPE,
+			       "restore: the state is of %d samples, %d classes, %d dims but the data set has %d, %d, %d: load the data set it was saved with",
+			       n_train, n_classes, dim, t->data->n_train, t->data->n_classes, t->data->dim);
+	GET(&b, cfg);
+	GET(&b, n_heads);
+	if (n_heads != t->n_heads || cfg.method != t->cfg.method || cfg.batch_size != t->cfg.batch_size)
+		return tp_fail(TP_ERR_STATE, "restore: the state is of method %s with batch %d; create the run with the same settings",
+			       train_method_name(cfg.method), cfg.batch_size);
+	cfg.create_head = t->cfg.create_head;
+	cfg.head_user = t->cfg.head_user;
+	t->cfg = cfg;
+	for (int k = 0; k < n_heads; k++) {
+		size_t n_param;
+
+		GET(&b, n_param);
+		if (n_param != t->heads[k]->n_param)
+			return tp_fail(TP_ERR_SHAPE, "restore: head %c has %zu parameters in the state, %zu here",
+				       'A' + k, n_param, t->heads[k]->n_param);
+		blob_get(&b, t->heads[k]->param, n_param * sizeof(float));
+		blob_get(&b, t->opt[k].momentum_buf, n_param * sizeof(float));
+		st = get_gmm(&b, &t->gmms[k], n_train);
+		if (st != TP_OK)
+			return st;
+		GET(&b, t->has_split[k]);
+		blob_get(&b, t->p_clean[k], (size_t)n_train * sizeof(double));
+	}
+	GET(&b, rng_size);
+	if (b.failed || rng_size != rng_state_size(t->order_rng))
+		return tp_fail(TP_ERR_FORMAT, "restore: the random generator state has the wrong size");
+	rng_state = malloc(rng_size);
+	if (!rng_state)
+		return tp_fail(TP_ERR_NOMEM, "restore: out of memory");
+	blob_get(&b, rng_state, rng_size);
+	rng_state_set(t->order_rng, rng_state);
+	free(rng_state);
+	GET(&b, t->epoch); GET(&b, t->step);
+	GET(&b, t->in_epoch); GET(&b, t->batch_pos);
+	blob_get(&b, t->order, (size_t)n_train * sizeof *t->order);
+	GET(&b, t->epoch_warmup); GET(&b, t->epoch_lr);
+	GET(&b, t->loss_sum); GET(&b, t->loss_count);
+	GET(&b, t->target_hits); GET(&b, t->target_count);
+	GET(&b, t->clean_used); GET(&b, t->epoch_seconds);
+	GET(&b, n_history);
+	if (b.failed || n_history < 0 || (size_t)n_history * sizeof *t->history > size - b.pos)
+		return tp_fail(TP_ERR_FORMAT, "restore: the training state is truncated");
+	free(t->history);
+	t->history = NULL;
+	t->n_history = t->cap_history = 0;
+	if (n_history > 0) {
+		t->history = malloc((size_t)n_history * sizeof *t->history);
+		if (!t->history)
+			return tp_fail(TP_ERR_NOMEM, "restore: out of memory");
+		blob_get(&b, t->history, (size_t)n_history * sizeof *t->history);
+		t->n_history = t->cap_history = n_history;
+	}
+	if (b.failed || b.pos != size)
+		return tp_fail(TP_ERR_FORMAT, "restore: the training state is truncated or has trailing bytes");
 	return TP_OK;
 }

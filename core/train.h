@@ -70,6 +70,11 @@ typedef struct train_config {
 	double gmm_reg_covar;
 	double gmm_tol;
 	int gmm_max_iter;
+	/* Creates head k (0 = A, 1 = B) of a run; NULL means the vector head.
+	 * head_user is passed through; neither is saved with the state. */
+	tp_status (*create_head)(void *user, const dataset *data, int k,
+				 unsigned long seed, head **out);
+	void *head_user;
 } train_config;
 
 /* Fills c with the defaults of METHOD.md: CoOp's optimiser, s = 100, twin
@@ -152,5 +157,36 @@ typedef struct eval_report {
 tp_status train_evaluate(trainer *t, eval_report *r);
 
 const int *train_given_labels(const trainer *t);
+
+/* Runs at most max_batches batches (at least 1), crossing into the next
+ * epoch and ending epochs as needed, up to the end of the schedule.  For
+ * callers that interleave training with other work (a full-screen view). */
+tp_status train_advance(trainer *t, int max_batches, const train_hooks *hooks);
+
+long train_steps_done(const trainer *t);
+/* Samples of the current epoch already trained on (0 between epochs). */
+int train_batch_position(const trainer *t);
+
+/* Writes the predicted class of every test sample into pred (n_test):
+ * which = 0 head A, 1 head B, 2 the ensemble (mean of softmaxes). */
+tp_status train_test_predictions(trainer *t, int which, int *pred);
+
+/* The clean probabilities head k's partner reads (n_train), or NULL before
+ * the first fit. */
+const double *train_clean_prob(const trainer *t, int k);
+
+/* Head k, or NULL when the run has no such head. */
+head *train_head(trainer *t, int k);
+
+/* Serialises everything a run needs to continue bit for bit: configuration,
+ * parameters, momentum, the batch-order generator, the epoch in progress,
+ * the GMMs and the history.  *data is malloc'd.  The bytes are for the same
+ * build on the same platform (structs are stored as they are in memory). */
+tp_status train_state_save(const trainer *t, unsigned char **data, size_t *size);
+
+/* Restores a state into a run created from the same data set, given labels
+ * and method; checks the shapes and fails with TP_ERR_FORMAT on truncated
+ * or foreign bytes. */
+tp_status train_state_restore(trainer *t, const unsigned char *data, size_t size);
 
 #endif

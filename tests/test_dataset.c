@@ -29,7 +29,13 @@ static int tmp_dir_count;
 
 static const char *tmp_path(const char *name)
 {
-	char *path = tmp_paths[tmp_count++];
+	char *path;
+
+	if (tmp_count == (int)(sizeof tmp_paths / sizeof tmp_paths[0])) {
+		fprintf(stderr, "tmp_path: more than %d fixture files: enlarge tmp_paths\n", tmp_count);
+		exit(1);
+	}
+	path = tmp_paths[tmp_count++];
 
 	snprintf(path, sizeof tmp_paths[0], "%s/%s", tmp_dir, name);
 	return path;
@@ -342,9 +348,9 @@ static void fake_fill(fake_fmnist *f)
 	gsl_rng_free(rng);
 }
 
-/* Writes the four files into dir; n_train_labels may differ from
- * FAKE_TRAIN to make a mismatched pair. */
-static void fake_write(const char *dir, const char *folder, const fake_fmnist *f, int gz, int n_train_labels)
+/* Writes the four files into the sub-folder folder of the temporary folder.
+ * n_train_labels may differ from FAKE_TRAIN to make a mismatched pair. */
+static void fake_write(const char *folder, const fake_fmnist *f, int gz, int n_train_labels)
 {
 	const char *suffix = gz ? ".gz" : "";
 	uint32_t train_size[3] = { FAKE_TRAIN, 28, 28 }, test_size[3] = { FAKE_TEST, 28, 28 };
@@ -359,7 +365,6 @@ static void fake_write(const char *dir, const char *folder, const fake_fmnist *f
 	write_idx(tmp_path(name), gz, 3, test_size, f->test_pixels, sizeof f->test_pixels);
 	snprintf(name, sizeof name, "%s/t10k-labels-idx1-ubyte%s", folder, suffix);
 	write_idx(tmp_path(name), gz, 1, &test_count, f->test_labels, FAKE_TEST);
-	(void)dir;
 }
 
 /* Computes the expected features of the fake set: PCA fitted on the first
@@ -540,14 +545,14 @@ static void test_fmnist_fake_errors(const fake_fmnist *fake, const char *dir)
 	error_mentions("n_train 51", "message names n_train");
 	o.n_train = 0;
 
-	fake_write(mismatch, "fmnist_mismatch", fake, 1, FAKE_TRAIN - 1);
+	fake_write("fmnist_mismatch", fake, 1, FAKE_TRAIN - 1);
 	o.dir = mismatch;
 	is_int(dataset_load_fashion_mnist(&o, &ds), TP_ERR_SHAPE, "image and label counts that differ are rejected");
 	error_mentions("50 images", "message gives the image count");
 	error_mentions("49 labels", "message gives the label count");
 
 	bad_labels.train_labels[17] = 10;
-	fake_write(label_range, "fmnist_label_range", &bad_labels, 1, FAKE_TRAIN);
+	fake_write("fmnist_label_range", &bad_labels, 1, FAKE_TRAIN);
 	o.dir = label_range;
 	is_int(dataset_load_fashion_mnist(&o, &ds), TP_ERR_FORMAT, "label 10 is rejected");
 	error_mentions("label 10 at index 17", "message names the label and its index");
@@ -968,6 +973,39 @@ static void test_features_errors(const feature_files *f)
 
 /* ---- the real Fashion-MNIST, when installed ---- */
 
+/* Returns the test accuracy of the nearest class mean by cosine similarity,
+ * which is 0.1 for features that carry no class information.  It measured
+ * 0.776 for 2000 training and 500 test images at dim 32. */
+static double nearest_mean_accuracy(const dataset *ds)
+{
+	double *means = calloc((size_t)ds->n_classes * (size_t)ds->dim, sizeof *means); /* (n_classes, dim) */
+	int correct = 0;
+
+	for (int i = 0; i < ds->n_train; i++)
+		for (int j = 0; j < ds->dim; j++)
+			means[ds->y_train[i] * ds->dim + j] += ds->x_train[i * ds->dim + j];
+	for (int i = 0; i < ds->n_test; i++) {
+		int best = 0;
+		double best_score = -2.0;
+
+		for (int c = 0; c < ds->n_classes; c++) {
+			double dot = 0.0, norm = 0.0;
+
+			for (int j = 0; j < ds->dim; j++) {
+				dot += means[c * ds->dim + j] * ds->x_test[i * ds->dim + j];
+				norm += means[c * ds->dim + j] * means[c * ds->dim + j];
+			}
+			if (norm > 0.0 && dot / sqrt(norm) > best_score) {
+				best_score = dot / sqrt(norm);
+				best = c;
+			}
+		}
+		correct += best == ds->y_test[i];
+	}
+	free(means);
+	return (double)correct / ds->n_test;
+}
+
 static void test_fmnist_real(void)
 {
 	fmnist_options o;
@@ -1010,6 +1048,8 @@ static void test_fmnist_real(void)
 		diag("SKIP label comparison: %s", tp_last_error());
 	}
 
+	ok(nearest_mean_accuracy(a) > 0.6, "real features separate the classes");
+
 	if (ok(dataset_load_fashion_mnist(&o, &b) == TP_OK, "real fashion-mnist loads again")) {
 		ok(memcmp(a->x_train, b->x_train, (size_t)a->n_train * 32 * sizeof(float)) == 0, "real training features are deterministic");
 		ok(memcmp(a->x_test, b->x_test, (size_t)a->n_test * 32 * sizeof(float)) == 0, "real test features are deterministic");
@@ -1037,8 +1077,8 @@ int main(void)
 	fake_fill(&fake);
 	gz_dir = tmp_subdir("fmnist_gz");
 	plain_dir = tmp_subdir("fmnist_plain");
-	fake_write(gz_dir, "fmnist_gz", &fake, 1, FAKE_TRAIN);
-	fake_write(plain_dir, "fmnist_plain", &fake, 0, FAKE_TRAIN);
+	fake_write("fmnist_gz", &fake, 1, FAKE_TRAIN);
+	fake_write("fmnist_plain", &fake, 0, FAKE_TRAIN);
 	test_fmnist_fake_good(&fake, gz_dir, "gzip");
 	test_fmnist_fake_good(&fake, plain_dir, "plain");
 	test_fmnist_fake_subsets(&fake, gz_dir);

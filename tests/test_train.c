@@ -197,6 +197,44 @@ static void test_pieces_equal_one_run(void)
 	train_free(stopped);
 }
 
+/* Saving mid-epoch, restoring into a new run and finishing equals one run. */
+static void test_state_round_trip(void)
+{
+	train_config cfg;
+	trainer *whole, *first, *second;
+	train_hooks hooks = { NULL, stop_hook, NULL, NULL };
+	unsigned char *state;
+	size_t size;
+
+	train_config_defaults(&cfg);
+	cfg.method = METHOD_TWIN;
+	cfg.epochs = 5;
+	cfg.lr = 0.001;
+	train_create(&data, y_noisy, &cfg, &whole);
+	train_create(&data, y_noisy, &cfg, &first);
+	train_create(&data, y_noisy, &cfg, &second);
+	train_run(whole, 0, NULL);
+
+	batches_seen = 0;
+	stop_after = 100;   /* in epoch 3 */
+	ok(train_run(first, 0, &hooks) == TP_ERR_INTERRUPTED, "first run interrupted");
+	ok(train_state_save(first, &state, &size) == TP_OK, "state saved (%zu bytes)", size);
+	ok(train_state_restore(second, state, size - 1) == TP_ERR_FORMAT, "truncated state rejected");
+	ok(train_state_restore(second, state, size) == TP_OK, "state restored into a new run");
+	is_int(train_epochs_done(second), 2, "restored run knows its epochs");
+	stop_after = -1;
+	ok(train_run(second, 0, &hooks) == TP_OK, "restored run finishes");
+	ok(same_history(whole, second), "save, restore and finish equals one run");
+	ok(memcmp(train_head(whole, 1)->param, train_head(second, 1)->param,
+		  train_head(whole, 1)->n_param * sizeof(float)) == 0, "final parameters identical bit for bit");
+	state[0] ^= 0xff;
+	ok(train_state_restore(second, state, size) == TP_ERR_FORMAT, "foreign bytes rejected");
+	free(state);
+	train_free(whole);
+	train_free(first);
+	train_free(second);
+}
+
 static void test_config_errors(void)
 {
 	train_config cfg;
@@ -236,6 +274,7 @@ int main(void)
 	test_methods_learn();
 	test_twin_split();
 	test_pieces_equal_one_run();
+	test_state_round_trip();
 	test_config_errors();
 	test_gmm_init_of_run();
 	return done_testing();

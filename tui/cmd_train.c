@@ -226,7 +226,7 @@ static void print_gmm_line(char head_name, const split_report *s)
 
 static void on_epoch(const epoch_report *r, void *user)
 {
-	const workbench *wb = user;
+	workbench *wb = user;
 	char b[8][16];
 	int two = !isnan(r->test_acc[1]);
 
@@ -245,6 +245,7 @@ static void on_epoch(const epoch_report *r, void *user)
 		if (two)
 			print_gmm_line('B', &r->split[1]);
 	}
+	wb_notify_epoch(wb, r);
 }
 
 static int should_stop(void *user)

@@ -61,7 +61,7 @@ static const cmd_option top_opts[] = {
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
-const command command_table[] = {
+const command commands_core[] = {
 	{ "load fashion-mnist", "", "load Fashion-MNIST with the built-in PCA encoder",
 	  "Reads Debian's Fashion-MNIST IDX files and encodes the images with the built-in "
 	  "PCA-whitening encoder, a frozen stand-in for CLIP image features on this data. "
@@ -127,6 +127,43 @@ const command command_table[] = {
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 
+static const command *const command_groups[] = {
+	commands_core, commands_model, commands_plot, commands_dashboard, commands_session, NULL
+};
+
+/* The groups flattened once into one array of pointers. */
+static const command **all_commands;
+static int n_all_commands;
+
+static void command_flatten(void)
+{
+	int n = 0;
+
+	if (all_commands)
+		return;
+	for (int g = 0; command_groups[g]; g++)
+		for (const command *c = command_groups[g]; c->name; c++)
+			n++;
+	all_commands = malloc((size_t)n * sizeof *all_commands);
+	if (!all_commands)
+		return;
+	for (int g = 0; command_groups[g]; g++)
+		for (const command *c = command_groups[g]; c->name; c++)
+			all_commands[n_all_commands++] = c;
+}
+
+int command_count(void)
+{
+	command_flatten();
+	return n_all_commands;
+}
+
+const command *command_at(int i)
+{
+	command_flatten();
+	return i >= 0 && i < n_all_commands ? all_commands[i] : NULL;
+}
+
 static int name_words(const char *name)
 {
 	return strchr(name, ' ') ? 2 : 1;
@@ -154,7 +191,9 @@ const command *command_find(int argc, char **argv, int *used)
 	/* "exit" is an alias of "quit" */
 	words[0] = strcmp(argv[0], "exit") == 0 ? "quit" : argv[0];
 	words[1] = argc > 1 ? argv[1] : NULL;
-	for (const command *c = command_table; c->name; c++) {
+	for (int i = 0; i < command_count(); i++) {
+		const command *c = command_at(i);
+
 		if (name_matches(c->name, argc, words)) {
 			*used = name_words(c->name);
 			return c;
@@ -193,7 +232,9 @@ static void list_subcommands(const char *first, char *buf, size_t size)
 	size_t len = strlen(first);
 
 	buf[0] = '\0';
-	for (const command *c = command_table; c->name; c++) {
+	for (int i = 0; i < command_count(); i++) {
+		const command *c = command_at(i);
+
 		if (strncmp(c->name, first, len) == 0 && c->name[len] == ' ') {
 			size_t used = strlen(buf);
 
@@ -288,7 +329,9 @@ tp_status command_execute(workbench *wb, int argc, char **argv)
 		return tp_fail(TP_ERR_STATE, "%s: no data set is loaded: run 'load fashion-mnist' or 'load features' first",
 			       cmd->name);
 	interrupt_requested = 0;
-	return cmd->exec(wb, cmd, &a);
+	st = cmd->exec(wb, cmd, &a);
+	wb_notify_command(wb, argc, argv, cmd->flags, st);
+	return st;
 }
 
 static int find_option(const command *cmd, const char *opt)
@@ -385,7 +428,8 @@ static tp_status cmd_help(workbench *wb, const command *self, const cmd_args *a)
 {
 	if (a->argc == 0) {
 		out_printf("Commands (type 'help COMMAND' for details; ';' separates commands):\n");
-		for (const command *c = command_table; c->name; c++) {
+		for (int i = 0; i < command_count(); i++) {
+			const command *c = command_at(i);
 			char left[64];
 
 			snprintf(left, sizeof left, "%s%s%s", c->name,
@@ -400,7 +444,8 @@ static tp_status cmd_help(workbench *wb, const command *self, const cmd_args *a)
 		int shown = 0;
 		const char *words[2] = { a->argv[0], a->argc > 1 ? a->argv[1] : NULL };
 
-		for (const command *c = command_table; c->name; c++) {
+		for (int i = 0; i < command_count(); i++) {
+			const command *c = command_at(i);
 			int match = a->argc == 2 ? name_matches(c->name, 2, words)
 				: strcmp(c->name, a->argv[0]) == 0 ||
 				  (strncmp(c->name, a->argv[0], strlen(a->argv[0])) == 0 &&

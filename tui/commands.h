@@ -59,7 +59,18 @@ struct command {
 	tp_status (*exec)(workbench *wb, const command *cmd, const cmd_args *a);
 };
 
-extern const command command_table[];
+/* The command table is one list made of groups, one group per source file
+ * (core commands, plots, dashboard, sessions, the CLIP model), each an array
+ * ended by an entry whose name is NULL.  command_count() and command_at()
+ * walk all of them in order; nothing else needs to know the groups. */
+extern const command commands_core[];
+extern const command commands_plot[];
+extern const command commands_dashboard[];
+extern const command commands_session[];
+extern const command commands_model[];
+
+int command_count(void);
+const command *command_at(int i);
 
 /* Finds the command named by the first one or two of words; *used is the
  * number of words the name took.  NULL when unknown. */

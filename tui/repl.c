@@ -141,7 +141,8 @@ static void add_first_words(void)
 {
 	int k = 0;
 
-	for (const command *c = command_table; c->name && k < MAX_CANDIDATES; c++, k++) {
+	for (int i = 0; i < command_count() && k < MAX_CANDIDATES; i++, k++) {
+		const command *c = command_at(i);
 		const char *space = strchr(c->name, ' ');
 		size_t len = space ? (size_t)(space - c->name) : strlen(c->name);
 
@@ -167,7 +168,9 @@ static int collect_candidates(char **words, int n)
 	if (n == 2) {
 		size_t len = strlen(words[0]);
 
-		for (const command *c = command_table; c->name && k < MAX_CANDIDATES; c++) {
+		for (int i = 0; i < command_count() && k < MAX_CANDIDATES; i++) {
+			const command *c = command_at(i);
+
 			if (strncmp(c->name, words[0], len) == 0 && c->name[len] == ' ') {
 				add_candidate(c->name + len + 1);
 				k++;

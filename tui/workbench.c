@@ -27,6 +27,11 @@ int wb_drop_run(workbench *wb)
 	int had_epochs = wb->run && (train_epochs_done(wb->run) > 0 || train_in_epoch(wb->run));
 
 	train_free(wb->run);
+	if (wb->run) {
+		for (int i = 0; i < wb->n_observers; i++)
+			if (wb->observers[i].on_run_reset)
+				wb->observers[i].on_run_reset(wb, wb->observers[i].user);
+	}
 	wb->run = NULL;
 	return had_epochs;
 }
@@ -86,4 +91,26 @@ void wb_record_result(workbench *wb, double seconds)
 	for (int k = 0; k < r->n_heads; k++)
 		r->split[k] = h[n - 1].split[k].quality;
 	r->seconds = seconds;
+}
+
+int wb_add_observer(workbench *wb, const wb_observer *o)
+{
+	if (wb->n_observers == WB_MAX_OBSERVERS)
+		return -1;
+	wb->observers[wb->n_observers++] = *o;
+	return 0;
+}
+
+void wb_notify_command(workbench *wb, int argc, char **argv, unsigned flags, tp_status status)
+{
+	for (int i = 0; i < wb->n_observers; i++)
+		if (wb->observers[i].on_command)
+			wb->observers[i].on_command(wb, argc, argv, flags, status, wb->observers[i].user);
+}
+
+void wb_notify_epoch(workbench *wb, const epoch_report *r)
+{
+	for (int i = 0; i < wb->n_observers; i++)
+		if (wb->observers[i].on_epoch)
+			wb->observers[i].on_epoch(wb, r, wb->observers[i].user);
 }

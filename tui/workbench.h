@@ -25,7 +25,25 @@ typedef struct run_result {
 	double seconds;
 } run_result;
 
-typedef struct workbench {
+typedef struct workbench workbench;
+
+/* An observer of the workbench: the session store and the dashboard
+ * register one to hear about commands, epochs and runs.  Any callback may
+ * be NULL. */
+typedef struct wb_observer {
+	/* After every executed command; flags are the command's CMD_* flags. */
+	void (*on_command)(workbench *wb, int argc, char **argv, unsigned flags,
+			   tp_status status, void *user);
+	/* After every finished epoch of the run. */
+	void (*on_epoch)(workbench *wb, const epoch_report *r, void *user);
+	/* After the run was dropped (new data, noise, method or setting). */
+	void (*on_run_reset)(workbench *wb, void *user);
+	void *user;
+} wb_observer;
+
+#define WB_MAX_OBSERVERS 4
+
+struct workbench {
 	dataset *data;
 	int *y_given;            /* (n_train) current given labels */
 	noise_kind noise;
@@ -37,7 +55,9 @@ typedef struct workbench {
 	run_result *results;
 	int n_results;
 	int verbose;             /* print the GMM of each head after every epoch */
-} workbench;
+	wb_observer observers[WB_MAX_OBSERVERS];
+	int n_observers;
+};
 
 void wb_init(workbench *wb);
 void wb_free(workbench *wb);
@@ -50,6 +70,13 @@ int wb_drop_run(workbench *wb);
 
 /* Creates the run if there is none. */
 tp_status wb_ensure_run(workbench *wb);
+
+/* Registers an observer; returns -1 when WB_MAX_OBSERVERS are taken. */
+int wb_add_observer(workbench *wb, const wb_observer *o);
+
+/* Tell every observer (called by the dispatcher and the trainer hooks). */
+void wb_notify_command(workbench *wb, int argc, char **argv, unsigned flags, tp_status status);
+void wb_notify_epoch(workbench *wb, const epoch_report *r);
 
 /* Adds the final figures of the current run to the results table. */
 void wb_record_result(workbench *wb, double seconds);

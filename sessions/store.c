@@ -1,0 +1,8 @@
+#include "config.h"
+
+#include "store.h"
+
+int store_schema_version(void)
+{
+	return 1;
+}
