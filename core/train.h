@@ -77,8 +77,8 @@ typedef struct train_config {
 	void *head_user;
 } train_config;
 
-/* Fills c with the defaults of METHOD.md: CoOp's optimiser, s = 100, twin
- * warm-up 2 epochs... see train.c for the values and their sources. */
+/* Fills c with the defaults: CoOp's optimiser and schedule, s = 100, a twin
+ * warm-up of 2 epochs; train.c lists every value with its source. */
 void train_config_defaults(train_config *c);
 
 /* The split of one head as fitted at the end of an epoch. */
@@ -92,7 +92,8 @@ typedef struct split_report {
 	int n_pred_clean;       /* samples with p_clean >= tau */
 } split_report;
 
-/* What every epoch reports (METHOD.md section 6). */
+/* What every epoch reports: accuracy, target quality, each head's split and
+ * its quality, the learning rate, the loss and the time. */
 typedef struct epoch_report {
 	int epoch;              /* 1-based */
 	int warmup;             /* twin: this epoch was plain cross-entropy */
