@@ -8,23 +8,24 @@
 
 #include "loss.h"
 #include "rng.h"
+#include "selector.h"
 #include "train.h"
 
 /* Rows per chunk of the evaluation passes over the training and test sets. */
 #define EVAL_CHUNK 4096
 
-static const char *const method_names[] = { "ce", "gce", "ls", "twin" };
+static const char *const method_names[] = { "ce", "gce", "ls", "twin", "single" };
 
 const char *train_method_name(train_method m)
 {
-	if (m < METHOD_CE || m > METHOD_TWIN)
+	if (m < METHOD_CE || m > METHOD_SINGLE)
 		return "unknown";
 	return method_names[m];
 }
 
 int train_method_parse(const char *name, train_method *m)
 {
-	for (int k = METHOD_CE; k <= METHOD_TWIN; k++) {
+	for (int k = METHOD_CE; k <= METHOD_SINGLE; k++) {
 		if (strcmp(name, method_names[k]) == 0) {
 			*m = (train_method)k;
 			return 0;
@@ -64,6 +65,12 @@ void train_config_defaults(train_config *c)
 	c->gmm_reg_covar = GMM_DEFAULT_REG_COVAR;
 	c->gmm_tol = GMM_DEFAULT_TOL;
 	c->gmm_max_iter = GMM_DEFAULT_MAX_ITER;
+	c->selector = SELECTOR_GMM;
+	c->loss_avg_epochs = 1;
+	c->forget_rate = -1.0;
+	c->forget_epochs = 5;
+	c->ot_reg = 1.0;
+	c->ot_iters = 50;
 }
 
 struct trainer {
@@ -77,6 +84,10 @@ struct trainer {
 	gmm gmms[2];
 	double *p_clean[2];      /* (n_train) split each head's partner reads; valid when has_split */
 	int has_split[2];
+	double *loss_hist[2];    /* (TRAIN_MAX_LOSS_AVG, n_train) ring of past epochs' losses */
+	int hist_count[2];       /* filled rows of the ring */
+	int hist_next[2];        /* row the next epoch writes */
+	float *train_prob;       /* (n_train, C) softmax of one head, for the ot selector; lazily allocated */
 
 	int epoch;               /* completed epochs */
 	long step;               /* SGD steps taken, over all epochs */
@@ -146,6 +157,14 @@ static tp_status config_check(const train_config *c)
 		return tp_fail(TP_ERR_VALUE, "tau is %g: set a probability in [0, 1]", c->tau);
 	if (!(c->kl_weight >= 0.0))
 		return tp_fail(TP_ERR_VALUE, "kl_weight is %g: set 0 (off) or more", c->kl_weight);
+	if (c->loss_avg_epochs < 1 || c->loss_avg_epochs > TRAIN_MAX_LOSS_AVG)
+		return tp_fail(TP_ERR_VALUE, "loss_avg_epochs is %d: set 1 to %d", c->loss_avg_epochs,
+			       TRAIN_MAX_LOSS_AVG);
+	if (!(c->ot_reg > 0.0))
+		return tp_fail(TP_ERR_VALUE, "ot_reg is %g: set a positive value such as 1", c->ot_reg);
+	if (!(c->forget_rate < 1.0))
+		return tp_fail(TP_ERR_VALUE, "forget_rate is %g: set a value below 1, or -1 to estimate it",
+			       c->forget_rate);
 	return TP_OK;
 }
 
@@ -175,6 +194,7 @@ void train_free(trainer *t)
 		sgd_free(&t->opt[k]);
 		gmm_clear(&t->gmms[k]);
 		free(t->p_clean[k]);
+		free(t->loss_hist[k]);
 		free(t->w[k]);
 		free(t->cache[k].w_unit);
 		free(t->cache[k].w_norm);
@@ -191,6 +211,7 @@ void train_free(trainer *t)
 	free(t->target);
 	free(t->mix);
 	free(t->kl_grad);
+	free(t->train_prob);
 	free(t->zeval);
 	free(t->history);
 	free(t);
@@ -221,7 +242,8 @@ static tp_status alloc_buffers(trainer *t)
 		t->q[k] = malloc(bc * sizeof *t->q[k]);
 		t->dz[k] = malloc(bc * sizeof *t->dz[k]);
 		t->p_clean[k] = malloc((size_t)d->n_train * sizeof *t->p_clean[k]);
-		ok = t->w[k] && t->cache[k].w_unit && t->cache[k].w_norm && t->z[k] && t->q[k] &&
+		t->loss_hist[k] = malloc((size_t)TRAIN_MAX_LOSS_AVG * (size_t)d->n_train * sizeof *t->loss_hist[k]);
+		ok = t->loss_hist[k] && t->w[k] && t->cache[k].w_unit && t->cache[k].w_norm && t->z[k] && t->q[k] &&
 		     t->dz[k] && t->p_clean[k];
 	}
 	if (!ok)
@@ -304,8 +326,9 @@ static tp_status head_logits(trainer *t, int k, const float *x, int n, float *z)
 			      t->cfg.scale, &t->cache[k]);
 }
 
-/* Per-sample cross-entropy of head k under the given labels on the training set. */
-static tp_status train_losses(trainer *t, int k, double *loss)
+/* Per-sample cross-entropy of head k under the given labels on the training
+ * set; also its softmax (n_train, C) into prob when prob is not NULL. */
+static tp_status train_losses(trainer *t, int k, double *loss, float *prob)
 {
 	const dataset *d = t->data;
 	int C = d->n_classes;
@@ -316,8 +339,13 @@ static tp_status train_losses(trainer *t, int k, double *loss)
 
 		if (st != TP_OK)
 			return st;
-		for (int i = 0; i < n; i++)
-			loss[start + i] = loss_ce(t->zeval + (size_t)i * C, t->y_given[start + i], C, NULL);
+		for (int i = 0; i < n; i++) {
+			const float *zi = t->zeval + (size_t)i * C;
+
+			loss[start + i] = loss_ce(zi, t->y_given[start + i], C, NULL);
+			if (prob)
+				loss_softmax(zi, C, prob + (size_t)(start + i) * C);
+		}
 	}
 	return TP_OK;
 }
@@ -333,7 +361,7 @@ tp_status train_gmm_init(trainer *t, int k)
 	loss = malloc((size_t)t->data->n_train * sizeof *loss);
 	if (!loss)
 		return tp_fail(TP_ERR_NOMEM, "gmm: out of memory for %d losses", t->data->n_train);
-	st = train_losses(t, k, loss);
+	st = train_losses(t, k, loss, NULL);
 	if (st == TP_OK) {
 		g->reg_covar = t->cfg.gmm_reg_covar;
 		g->tol = t->cfg.gmm_tol;
@@ -344,11 +372,15 @@ tp_status train_gmm_init(trainer *t, int k)
 	return st;
 }
 
-/* Re-reads the clean probabilities of head k from its GMM. */
+/* Re-reads the clean probabilities of head k from its GMM, so that EM steps
+ * taken by hand between epochs count.  Other selectors keep the split they
+ * computed at the end of the last epoch. */
 static void refresh_split(trainer *t, int k)
 {
 	gmm *g = &t->gmms[k];
 
+	if (t->cfg.selector != SELECTOR_GMM)
+		return;
 	if (g->n != t->data->n_train) {
 		t->has_split[k] = 0;
 		return;
@@ -465,6 +497,93 @@ tp_status train_evaluate(trainer *t, eval_report *r)
 	return TP_OK;
 }
 
+/* The methods that train on a clean/noisy split. */
+static int uses_split(train_method m)
+{
+	return m == METHOD_TWIN || m == METHOD_SINGLE;
+}
+
+/* Fits head k's split at the end of an epoch: the losses (averaged over the
+ * last loss_avg_epochs epochs), the global GMM, then the selector. */
+static tp_status split_fit(trainer *t, int k)
+{
+	const dataset *d = t->data;
+	int n = d->n_train;
+	int window = t->cfg.loss_avg_epochs;
+	double *row = t->loss_hist[k] + (size_t)t->hist_next[k] * n;
+	double *avg = malloc((size_t)n * sizeof *avg);
+	gmm *g = &t->gmms[k];
+	selector_settings ss;
+	selector_input in;
+	tp_status st;
+
+	if (!avg)
+		return tp_fail(TP_ERR_NOMEM, "split: out of memory for %d losses", n);
+	if (t->cfg.selector == SELECTOR_OT && !t->train_prob) {
+		t->train_prob = malloc((size_t)n * (size_t)d->n_classes * sizeof *t->train_prob);
+		if (!t->train_prob) {
+			free(avg);
+			return tp_fail(TP_ERR_NOMEM, "split: out of memory for the softmax of %d samples", n);
+		}
+	}
+	st = train_losses(t, k, row, t->cfg.selector == SELECTOR_OT ? t->train_prob : NULL);
+	if (st != TP_OK) {
+		free(avg);
+		return st;
+	}
+
+	/* the ring keeps TRAIN_MAX_LOSS_AVG epochs; average the newest `window` */
+	t->hist_next[k] = (t->hist_next[k] + 1) % TRAIN_MAX_LOSS_AVG;
+	if (t->hist_count[k] < TRAIN_MAX_LOSS_AVG)
+		t->hist_count[k]++;
+	if (window > t->hist_count[k])
+		window = t->hist_count[k];
+	memset(avg, 0, (size_t)n * sizeof *avg);
+	for (int e = 0; e < window; e++) {
+		int slot = (t->hist_next[k] - 1 - e + 2 * TRAIN_MAX_LOSS_AVG) % TRAIN_MAX_LOSS_AVG;
+		const double *past = t->loss_hist[k] + (size_t)slot * n;
+
+		for (int i = 0; i < n; i++)
+			avg[i] += past[i] / window;
+	}
+
+	g->reg_covar = t->cfg.gmm_reg_covar;
+	g->tol = t->cfg.gmm_tol;
+	g->max_iter = t->cfg.gmm_max_iter;
+	st = gmm_init(g, avg, n);
+	if (st == TP_OK)
+		st = gmm_fit(g);
+	free(avg);
+	if (st != TP_OK)
+		return st;
+
+	ss.tau = t->cfg.tau;
+	ss.forget_rate = t->cfg.forget_rate;
+	ss.forget_epochs = t->cfg.forget_epochs;
+	ss.ot_reg = t->cfg.ot_reg;
+	ss.ot_iters = t->cfg.ot_iters;
+	in.n = n;
+	in.n_classes = d->n_classes;
+	in.loss = g->loss;
+	in.given = t->y_given;
+	in.truth = d->y_train;
+	in.prob = t->train_prob;
+	in.epoch = t->epoch + 1;
+	st = selector_apply((selector_kind)t->cfg.selector, &ss, &in, g, t->p_clean[k]);
+	if (st != TP_OK)
+		return st;
+	t->has_split[k] = 1;
+	return TP_OK;
+}
+
+const double *train_split_prob(trainer *t, int k)
+{
+	if (k >= t->n_heads)
+		return NULL;
+	refresh_split(t, k);
+	return t->has_split[k] ? t->p_clean[k] : NULL;
+}
+
 /* Starts epoch t->epoch: learning rate, warm-up flag, split, batch order. */
 static void epoch_begin(trainer *t)
 {
@@ -473,7 +592,7 @@ static void epoch_begin(trainer *t)
 	t->in_epoch = 1;
 	t->batch_pos = 0;
 	t->epoch_lr = lr_cosine(c->lr, t->epoch, c->epochs, c->lr_warmup_epochs, c->lr_warmup_value);
-	t->epoch_warmup = c->method == METHOD_TWIN && t->epoch < c->warmup_epochs;
+	t->epoch_warmup = uses_split(c->method) && t->epoch < c->warmup_epochs;
 	t->loss_sum = 0.0;
 	t->loss_count = 0;
 	t->target_hits = 0;
@@ -488,12 +607,13 @@ static void epoch_begin(trainer *t)
 }
 
 /* Fills the target of head k for sample i (batch row b); returns 0 when the
- * sample is dropped. */
+ * sample is dropped.  With one head (method single) the head reads its own
+ * split and its own softmax stands in for the ensemble. */
 static int twin_target(trainer *t, int k, int i, int b)
 {
 	const train_config *c = &t->cfg;
 	int C = t->data->n_classes;
-	int partner = c->codivide ? 1 - k : k;
+	int partner = c->codivide && t->n_heads == 2 ? 1 - k : k;
 
 	if (t->p_clean[partner][i] >= c->tau) {
 		loss_smooth_target(t->y_given[i], c->smoothing, C, t->target);
@@ -501,8 +621,11 @@ static int twin_target(trainer *t, int k, int i, int b)
 	}
 	if (c->drop_noisy)
 		return 0;
-	for (int j = 0; j < C; j++)
-		t->mix[j] = 0.5f * (t->q[0][(size_t)b * C + j] + t->q[1][(size_t)b * C + j]);
+	for (int j = 0; j < C; j++) {
+		float qa = t->q[0][(size_t)b * C + j];
+
+		t->mix[j] = t->n_heads == 2 ? 0.5f * (qa + t->q[1][(size_t)b * C + j]) : qa;
+	}
 	loss_sharpen(t->mix, c->temperature, C, t->target);
 	return 1;
 }
@@ -571,8 +694,8 @@ static tp_status train_batch(trainer *t, int pos, int n)
 
 			loss += sample_loss(t, k, t->order[pos + b], b, &used);
 			kept += used;
-			if (used && t->cfg.method == METHOD_TWIN && !t->epoch_warmup &&
-			    t->p_clean[t->cfg.codivide ? 1 - k : k][t->order[pos + b]] >= t->cfg.tau)
+			if (used && uses_split(t->cfg.method) && !t->epoch_warmup &&
+			    t->p_clean[t->cfg.codivide && t->n_heads == 2 ? 1 - k : k][t->order[pos + b]] >= t->cfg.tau)
 				t->clean_used[k]++;
 		}
 		if (kept == 0)
@@ -631,12 +754,9 @@ static tp_status epoch_end(trainer *t, const train_hooks *hooks)
 	tp_status st;
 
 	for (int k = 0; k < t->n_heads; k++) {
-		st = train_gmm_init(t, k);
-		if (st == TP_OK)
-			st = gmm_fit(&t->gmms[k]);
+		st = split_fit(t, k);
 		if (st != TP_OK)
 			return st;
-		refresh_split(t, k);
 	}
 
 	memset(&r, 0, sizeof r);
@@ -649,7 +769,7 @@ static tp_status epoch_end(trainer *t, const train_hooks *hooks)
 	r.train_loss = t->loss_count ? t->loss_sum / (double)t->loss_count : NAN;
 	r.target_acc = t->target_count ? (double)t->target_hits / (double)t->target_count : NAN;
 	for (int k = 0; k < t->n_heads; k++) {
-		int twin_epoch = t->cfg.method == METHOD_TWIN && !t->epoch_warmup;
+		int twin_epoch = uses_split(t->cfg.method) && !t->epoch_warmup;
 
 		r.n_clean_used[k] = twin_epoch ? t->clean_used[k] : t->data->n_train;
 		fill_split_report(t, k, &r.split[k]);
@@ -689,9 +809,9 @@ static tp_status run_batches(trainer *t, int target_epoch, long max_batches,
 		tp_status st;
 
 		if (!t->in_epoch) {
-			if (t->cfg.method == METHOD_TWIN && t->epoch >= t->cfg.warmup_epochs) {
+			if (uses_split(t->cfg.method) && t->epoch >= t->cfg.warmup_epochs) {
 				/* a twin epoch needs a split from each head */
-				for (int k = 0; k < 2; k++) {
+				for (int k = 0; k < t->n_heads; k++) {
 					if (t->gmms[k].n == n_train)
 						continue;
 					st = train_gmm_init(t, k);
@@ -827,7 +947,7 @@ head *train_head(trainer *t, int k)
 /* ---- saving and restoring the whole state ---- */
 
 #define STATE_MAGIC 0x52545054u   /* "TPTR" read as little-endian bytes */
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u
 
 typedef struct blob {
 	unsigned char *data;
@@ -935,6 +1055,9 @@ tp_status train_state_save(const trainer *t, unsigned char **data, size_t *size)
 		put_gmm(&b, &t->gmms[k]);
 		PUT(&b, t->has_split[k]);
 		blob_put(&b, t->p_clean[k], (size_t)t->data->n_train * sizeof(double));
+		PUT(&b, t->hist_count[k]);
+		PUT(&b, t->hist_next[k]);
+		blob_put(&b, t->loss_hist[k], (size_t)TRAIN_MAX_LOSS_AVG * (size_t)t->data->n_train * sizeof(double));
 	}
 	rng_state_get(t->order_rng, rng_state);
 	PUT(&b, rng_size);
@@ -1002,6 +1125,12 @@ tp_status train_state_restore(trainer *t, const unsigned char *data, size_t size
 			return st;
 		GET(&b, t->has_split[k]);
 		blob_get(&b, t->p_clean[k], (size_t)n_train * sizeof(double));
+		GET(&b, t->hist_count[k]);
+		GET(&b, t->hist_next[k]);
+		if (t->hist_count[k] < 0 || t->hist_count[k] > TRAIN_MAX_LOSS_AVG ||
+		    t->hist_next[k] < 0 || t->hist_next[k] >= TRAIN_MAX_LOSS_AVG)
+			return tp_fail(TP_ERR_FORMAT, "restore: the loss history of head %c is corrupt", 'A' + k);
+		blob_get(&b, t->loss_hist[k], (size_t)TRAIN_MAX_LOSS_AVG * (size_t)n_train * sizeof(double));
 	}
 	GET(&b, rng_size);
 	if (b.failed || rng_size != rng_state_size(t->order_rng))

@@ -20,13 +20,17 @@
  *         cross-entropy, each epoch uses the clean/noisy split of the
  *         partner head (co-divide): samples it calls clean get smoothed
  *         labels, the others the sharpened ensemble of both heads' softmax.
+ *   single one head with the twin method's targets on its own split, its own
+ *         softmax standing in for the ensemble.
  *
- * The split of each head is a GMM (gmm.h) on its per-sample losses under
- * the given labels.  It is fitted at the end of every epoch, for every
- * method, so that each report carries the split quality; the twin method
- * trains its next epoch on those fits.  Stepping a head's GMM by hand
- * (train_gmm()) between epochs therefore changes the split the next twin
- * epoch uses. */
+ * The split of each head comes from a selector (selector.h) on its
+ * per-sample losses under the given labels, averaged over the last
+ * loss_avg_epochs epochs; the global GMM (gmm.h) on those losses is always
+ * fitted too.  The split is computed at the end of every epoch, for every
+ * method, so that each report carries the split quality; twin and single
+ * train their next epoch on it.  With the gmm selector, stepping a head's
+ * GMM by hand (train_gmm()) between epochs changes the split the next epoch
+ * uses. */
 #ifndef TP_TRAIN_H
 #define TP_TRAIN_H
 
@@ -41,8 +45,12 @@ typedef enum {
 	METHOD_CE,
 	METHOD_GCE,
 	METHOD_LS,
-	METHOD_TWIN
+	METHOD_TWIN,
+	METHOD_SINGLE
 } train_method;
+
+/* Most epochs whose losses a split can average (setting loss_avg_epochs). */
+#define TRAIN_MAX_LOSS_AVG 10
 
 const char *train_method_name(train_method m);
 int train_method_parse(const char *name, train_method *m);
@@ -70,6 +78,12 @@ typedef struct train_config {
 	double gmm_reg_covar;
 	double gmm_tol;
 	int gmm_max_iter;
+	int selector;           /* selector_kind of selector.h: how a split is made */
+	int loss_avg_epochs;    /* epochs of losses averaged before selecting, 1..TRAIN_MAX_LOSS_AVG */
+	double forget_rate;     /* small-loss: final forget rate; < 0 = estimated from the GMM */
+	int forget_epochs;      /* small-loss: epochs over which the forget rate ramps up */
+	double ot_reg;          /* ot: entropic regularisation */
+	int ot_iters;           /* ot: Sinkhorn iterations */
 	/* Creates head k (0 = A, 1 = B) of a run; NULL means the vector head.
 	 * head_user is passed through; neither is saved with the state. */
 	tp_status (*create_head)(void *user, const dataset *data, int k,
@@ -175,6 +189,10 @@ tp_status train_test_predictions(trainer *t, int which, int *pred);
 /* The clean probabilities head k's partner reads (n_train), or NULL before
  * the first fit. */
 const double *train_clean_prob(const trainer *t, int k);
+
+/* Like train_clean_prob(), but first re-reads a gmm selector's split from the
+ * GMM, so that EM steps taken by hand show. */
+const double *train_split_prob(trainer *t, int k);
 
 /* Head k, or NULL when the run has no such head. */
 head *train_head(trainer *t, int k);

@@ -133,6 +133,43 @@ static void test_twin_split(void)
 	train_free(t);
 }
 
+/* Every selector drives the twin and single methods; the oracle's split is
+ * the truth itself. */
+static void test_selectors_in_training(void)
+{
+	static const char *const names[] = { "gmm", "gmm-class", "joapr", "ot", "small-loss", "oracle" };
+
+	for (int sel = 0; sel < 6; sel++) {
+		for (int single = 0; single < 2; single++) {
+			train_config cfg;
+			trainer *t;
+			const epoch_report *r;
+			tp_status st;
+
+			train_config_defaults(&cfg);
+			cfg.method = single ? METHOD_SINGLE : METHOD_TWIN;
+			cfg.selector = sel;
+			cfg.epochs = 5;
+			cfg.lr = 0.0003;
+			cfg.scale = 30;
+			cfg.loss_avg_epochs = 2;
+			train_create(&data, y_noisy, &cfg, &t);
+			st = train_run(t, 0, NULL);
+			r = last_report(t);
+			ok(st == TP_OK && r && r->split[0].valid, "%s with selector %s trains",
+			   single ? "single" : "twin", names[sel]);
+			if (r && sel == 5)
+				is_near(r->split[0].quality.f1, 1.0, 1e-12, "oracle split has F1 1");
+			if (r && !single)
+				ok(r->test_acc[2] > 0.9, "twin with %s learns (ensemble %.4f)", names[sel], r->test_acc[2]);
+			if (r && single)
+				ok(isnan(r->test_acc[1]) && r->test_acc[0] > 0.9, "single with %s learns with one head (%.4f)",
+				   names[sel], r->test_acc[0]);
+			train_free(t);
+		}
+	}
+}
+
 /* Stops after a fixed number of batches. */
 static int stop_after;
 static int batches_seen;
@@ -273,6 +310,7 @@ int main(void)
 	make_data();
 	test_methods_learn();
 	test_twin_split();
+	test_selectors_in_training();
 	test_pieces_equal_one_run();
 	test_state_round_trip();
 	test_config_errors();

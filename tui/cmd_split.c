@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "selector.h"
 
 /* Resolves --head to 0 or 1 and makes sure the run has that head. */
 static tp_status pick_head(workbench *wb, const command *cmd, const cmd_args *a, int *k)
@@ -47,6 +48,18 @@ static int count_clean(const gmm *g, double tau)
 		n += p[i] >= tau;
 	free(p);
 	return n;
+}
+
+/* Writes the split head k trains on: the selector's clean probabilities,
+ * or the GMM's posterior before the first epoch's fit. */
+static void split_prob(workbench *wb, int k, const gmm *g, double *p)
+{
+	const double *sp = train_split_prob(wb->run, k);
+
+	if (sp)
+		memcpy(p, sp, (size_t)g->n * sizeof *p);
+	else
+		gmm_clean_prob(g, p);
 }
 
 static void print_gmm(const workbench *wb, int k, const gmm *g)
@@ -171,12 +184,13 @@ tp_status cmd_split_show(workbench *wb, const command *cmd, const cmd_args *a)
 	p = malloc((size_t)g->n * sizeof *p);
 	if (!p)
 		return tp_fail(TP_ERR_NOMEM, "split show: out of memory");
-	gmm_clean_prob(g, p);
+	split_prob(wb, k, g, p);
 	metrics_split_quality(p, g->loss, train_given_labels(wb->run), wb->data->y_train, g->n,
 			      wb->config.tau, &q);
 	free(p);
 
-	out_printf("split of head %c (GMM iteration %d, clean when p >= %.2f):\n", 'A' + k, g->iter, wb->config.tau);
+	out_printf("split of head %c (selector %s, GMM iteration %d, clean when p >= %.2f):\n", 'A' + k,
+		   selector_name((selector_kind)wb->config.selector), g->iter, wb->config.tau);
 	out_printf("                   actually clean  actually noisy\n");
 	out_printf("  predicted clean  %14d  %14d\n", q.true_neg, q.false_neg);
 	out_printf("  predicted noisy  %14d  %14d\n", q.false_pos, q.true_pos);
@@ -231,7 +245,7 @@ tp_status cmd_split_top(workbench *wb, const command *cmd, const cmd_args *a)
 		return tp_fail(TP_ERR_NOMEM, "split top: out of memory");
 	}
 	given = train_given_labels(wb->run);
-	gmm_clean_prob(g, p);
+	split_prob(wb, k, g, p);
 	for (int i = 0; i < g->n; i++) {
 		if (noisy_only && given[i] == d->y_train[i])
 			continue;
@@ -281,7 +295,7 @@ tp_status cmd_export_split(workbench *wb, const command *cmd, const cmd_args *a)
 			free(p[0]);
 			return tp_fail(TP_ERR_NOMEM, "export split: out of memory");
 		}
-		gmm_clean_prob(g[k], p[k]);
+		split_prob(wb, k, g[k], p[k]);
 	}
 
 	f = fopen(path, "w");

@@ -10,8 +10,9 @@
 
 #include "commands.h"
 #include "output.h"
+#include "selector.h"
 
-typedef enum { SET_INT, SET_REAL, SET_BOOL } setting_type;
+typedef enum { SET_INT, SET_REAL, SET_BOOL, SET_SELECTOR } setting_type;
 
 /* A setting of train_config.  new_run: changing it drops the run, because
  * it defines the heads or the optimiser state; the others apply from the
@@ -49,6 +50,12 @@ static const setting settings[] = {
 	{ "gmm_reg_covar", SET_REAL, OFF(gmm_reg_covar), 1e-12, 1, 0, "GMM variance floor" },
 	{ "gmm_tol", SET_REAL, OFF(gmm_tol), 0, 1e3, 0, "GMM convergence threshold on the mean log-likelihood" },
 	{ "gmm_max_iter", SET_INT, OFF(gmm_max_iter), 0, 100000, 0, "GMM iterations of 'gmm fit' and of each epoch's fit" },
+	{ "selector", SET_SELECTOR, OFF(selector), 0, 0, 0, "how a split is made: gmm, gmm-class, joapr, ot, small-loss, oracle" },
+	{ "loss_avg_epochs", SET_INT, OFF(loss_avg_epochs), 1, TRAIN_MAX_LOSS_AVG, 0, "epochs of losses averaged before selecting" },
+	{ "forget_rate", SET_REAL, OFF(forget_rate), -1, 0.999, 0, "small-loss: final forget rate (-1: the GMM's noise estimate)" },
+	{ "forget_epochs", SET_INT, OFF(forget_epochs), 0, 100000, 0, "small-loss: epochs over which the forget rate ramps up" },
+	{ "ot_reg", SET_REAL, OFF(ot_reg), 1e-3, 100, 0, "ot: entropic regularisation of the transport" },
+	{ "ot_iters", SET_INT, OFF(ot_iters), 1, 100000, 0, "ot: Sinkhorn iterations" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -56,7 +63,8 @@ const char *const setting_names[] = {
 	"epochs", "batch", "lr", "momentum", "weight_decay", "lr_warmup_epochs",
 	"lr_warmup_value", "scale", "init_std", "seed", "gce_q", "smoothing", "warmup",
 	"tau", "temperature", "codivide", "drop_noisy", "kl_weight", "gmm_reg_covar",
-	"gmm_tol", "gmm_max_iter", NULL
+	"gmm_tol", "gmm_max_iter", "selector", "loss_avg_epochs", "forget_rate", "forget_epochs",
+	"ot_reg", "ot_iters", NULL
 };
 
 static void setting_format(const setting *s, const train_config *c, char *buf, size_t size)
@@ -76,6 +84,9 @@ static void setting_format(const setting *s, const train_config *c, char *buf, s
 	case SET_BOOL:
 		snprintf(buf, size, "%s", *(const int *)(const void *)p ? "on" : "off");
 		break;
+	case SET_SELECTOR:
+		snprintf(buf, size, "%s", selector_name((selector_kind)*(const int *)(const void *)p));
+		break;
 	}
 }
 
@@ -86,6 +97,15 @@ static tp_status setting_parse(const setting *s, const char *text, train_config 
 	tp_status st;
 
 	snprintf(what, sizeof what, "set %s", s->name);
+	if (s->type == SET_SELECTOR) {
+		selector_kind kind;
+
+		if (selector_parse(text, &kind) != 0)
+			return tp_fail(TP_ERR_VALUE, "%s: unknown selector '%s': choose gmm, gmm-class, joapr, ot, small-loss or oracle",
+				       what, text);
+		*(int *)(void *)p = (int)kind;
+		return TP_OK;
+	}
 	if (s->type == SET_BOOL) {
 		int v;
 
@@ -170,6 +190,7 @@ tp_status cmd_show_config(workbench *wb, const command *cmd, const cmd_args *a)
 	}
 	out_printf("head:    vector%s\n", d && d->text_features ? " (B = loaded text features)" : " (B = 0, cosine classifier)");
 	out_printf("method:  %s\n", train_method_name(wb->config.method));
+	out_printf("split:   selector %s\n", selector_name((selector_kind)wb->config.selector));
 	if (wb->run)
 		out_printf("run:     %d of %d epochs done%s\n", train_epochs_done(wb->run), wb->config.epochs,
 			   train_in_epoch(wb->run) ? ", one interrupted" : "");
@@ -190,7 +211,7 @@ tp_status cmd_method(workbench *wb, const command *cmd, const cmd_args *a)
 	train_method m;
 
 	if (train_method_parse(a->argv[0], &m) != 0)
-		return tp_fail(TP_ERR_VALUE, "method: unknown method '%s': choose one of ce, gce, ls, twin", a->argv[0]);
+		return tp_fail(TP_ERR_VALUE, "method: unknown method '%s': choose one of ce, gce, ls, twin, single", a->argv[0]);
 	wb->config.method = m;
 	if (wb_drop_run(wb))
 		out_printf("the run was reset for the new method\n");

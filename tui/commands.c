@@ -15,7 +15,7 @@ static tp_status cmd_help(workbench *, const command *, const cmd_args *);
 static tp_status cmd_echo(workbench *, const command *, const cmd_args *);
 static tp_status cmd_quit(workbench *, const command *, const cmd_args *);
 
-static const char *const method_words[] = { "ce", "gce", "ls", "twin", NULL };
+static const char *const method_words[] = { "ce", "gce", "ls", "twin", "single", NULL };
 static const char *const head_words[] = { "A", "B", NULL };
 
 static const cmd_option fmnist_opts[] = {
@@ -82,10 +82,11 @@ const command commands_core[] = {
 	  NULL, 0, 0, CMD_NEEDS_DATA, NULL, NULL, cmd_noise_show },
 	{ "noise clear", "", "restore the true labels",
 	  NULL, 0, 0, CMD_NEEDS_DATA | CMD_CHANGES_STATE, NULL, NULL, cmd_noise_clear },
-	{ "method", "ce|gce|ls|twin", "choose the training method (starts a new run)",
+	{ "method", "ce|gce|ls|twin|single", "choose the training method (starts a new run)",
 	  "ce: cross-entropy (CoOp). gce: generalised cross-entropy, q = gce_q. ls: label "
 	  "smoothing with eps = smoothing. twin: two heads that divide the data for each other "
-	  "with a GMM on their losses and train on smoothed or ensemble labels.",
+	  "with a selector (set selector) on their losses and train on smoothed or ensemble "
+	  "labels. single: one head with the twin targets on its own split.",
 	  1, 1, CMD_CHANGES_STATE, NULL, method_words, cmd_method },
 	{ "set", "KEY VALUE", "change a setting ('show config' lists them)",
 	  NULL, 2, 2, CMD_CHANGES_STATE, NULL, setting_names, cmd_set },
