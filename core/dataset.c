@@ -865,3 +865,61 @@ tp_status dataset_load_features(const features_options *o, dataset **out)
 	*out = ds;
 	return TP_OK;
 }
+
+tp_status dataset_subset(const dataset *d, const int *rows, int m, dataset **out)
+{
+	dataset *sub = calloc(1, sizeof *sub);
+	size_t row_bytes = (size_t)d->dim * sizeof(float);
+	size_t name_size = strlen(d->name) + 48;
+	tp_status st = TP_OK;
+
+	*out = NULL;
+	if (!sub)
+		return tp_fail(TP_ERR_NOMEM, "subset: out of memory");
+	sub->n_classes = d->n_classes;
+	sub->dim = d->dim;
+	sub->n_train = m;
+	sub->n_test = d->n_test;
+	sub->name = malloc(name_size);
+	sub->encoder = dataset_strdup(d->encoder);
+	sub->class_names = calloc((size_t)d->n_classes, sizeof *sub->class_names);
+	sub->x_train = malloc((size_t)m * row_bytes);
+	sub->y_train = malloc((size_t)m * sizeof *sub->y_train);
+	sub->train_index = malloc((size_t)m * sizeof *sub->train_index);
+	sub->x_test = malloc((size_t)d->n_test * row_bytes + 1);
+	sub->y_test = malloc((size_t)d->n_test * sizeof *sub->y_test + 1);
+	if (d->text_features)
+		sub->text_features = malloc((size_t)d->n_classes * row_bytes);
+	if (!sub->name || !sub->encoder || !sub->class_names || !sub->x_train || !sub->y_train ||
+	    !sub->train_index || !sub->x_test || !sub->y_test || (d->text_features && !sub->text_features)) {
+		st = tp_fail(TP_ERR_NOMEM, "subset: out of memory for %d samples", m);
+		goto fail;
+	}
+	for (int c = 0; c < d->n_classes; c++) {
+		sub->class_names[c] = dataset_strdup(d->class_names[c]);
+		if (!sub->class_names[c]) {
+			st = tp_fail(TP_ERR_NOMEM, "subset: out of memory");
+			goto fail;
+		}
+	}
+	snprintf(sub->name, name_size, "%s (%d-sample subset)", d->name, m);
+	for (int i = 0; i < m; i++) {
+		if (rows[i] < 0 || rows[i] >= d->n_train) {
+			st = tp_fail(TP_ERR_VALUE, "subset: row %d is outside 0..%d", rows[i], d->n_train - 1);
+			goto fail;
+		}
+		memcpy(sub->x_train + (size_t)i * d->dim, d->x_train + (size_t)rows[i] * d->dim, row_bytes);
+		sub->y_train[i] = d->y_train[rows[i]];
+		sub->train_index[i] = d->train_index[rows[i]];
+	}
+	memcpy(sub->x_test, d->x_test, (size_t)d->n_test * row_bytes);
+	memcpy(sub->y_test, d->y_test, (size_t)d->n_test * sizeof *sub->y_test);
+	if (d->text_features)
+		memcpy(sub->text_features, d->text_features, (size_t)d->n_classes * row_bytes);
+	*out = sub;
+	return TP_OK;
+
+fail:
+	dataset_free(sub);
+	return st;
+}

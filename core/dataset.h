@@ -76,6 +76,12 @@ tp_status dataset_read_class_names(const char *path, char ***names, int *n);
  * file with one integer per line. */
 tp_status dataset_read_labels(const char *path, int **labels, int *n);
 
+/* Creates a data set whose training set is the rows (m) of d's training set,
+ * in that order, with d's test set, class names and text features copied.
+ * train_index keeps pointing at the source rows.  name and encoder gain a
+ * note of the subset. */
+tp_status dataset_subset(const dataset *d, const int *rows, int m, dataset **out);
+
 void dataset_free(dataset *d);
 
 #endif

@@ -40,6 +40,11 @@ double rng_gaussian(rng *r, double sd)
 	return gsl_ran_gaussian(r->gen, sd);
 }
 
+double rng_uniform_pos(rng *r)
+{
+	return gsl_rng_uniform_pos(r->gen);
+}
+
 unsigned long rng_uniform_int(rng *r, unsigned long n)
 {
 	return gsl_rng_uniform_int(r->gen, n);
@@ -47,6 +52,9 @@ unsigned long rng_uniform_int(rng *r, unsigned long n)
 
 void rng_shuffle_int(rng *r, int *a, size_t n)
 {
+	/* gsl_ran_shuffle fails on an empty array */
+	if (n < 2)
+		return;
 	gsl_ran_shuffle(r->gen, a, n, sizeof *a);
 }
 

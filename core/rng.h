@@ -17,6 +17,9 @@ void rng_free(rng *r);
 /* A normal deviate with mean 0 and standard deviation sd. */
 double rng_gaussian(rng *r, double sd);
 
+/* A double uniform on (0, 1), never 0 or 1. */
+double rng_uniform_pos(rng *r);
+
 /* An integer uniform on 0..n-1, n >= 1. */
 unsigned long rng_uniform_int(rng *r, unsigned long n);
 

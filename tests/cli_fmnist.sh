@@ -14,7 +14,7 @@ run -c "$LOAD; noise sym 0.5 --seed 2; noise show"
 ok $rc "load and noise succeed"
 contains "$out" "3000 training and 1000 test samples, 10 classes, 32-dim" "subset sizes"
 contains "$out" "PCA-whitened pixels" "the stand-in encoder is named"
-contains "$out" "1500 of 3000 labels chosen, realised noise rate 0.5000" "exact noise count"
+contains "$out" "1500 of 3000 labels chosen: realised noise rate 0.5000" "exact noise count"
 contains "$out" "T-shirt/top" "class names shown"
 
 run -c "$LOAD; noise sym 0.4; method twin; set epochs 4; train; split show; split top 3 --head B; eval; export split $TMP/split.csv"

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "noise.h"
 #include "tap.h"
@@ -118,6 +120,141 @@ static void test_errors(void)
 	   count_changed(y_true, y_given, N) == 0, "rate 0 keeps every label");
 }
 
+static void test_fewshot(noise_kind kind)
+{
+	enum { K = 8, FP = 3 };
+	int rows[C * K], given[C * K];
+	int used[N] = { 0 };
+	int reused = 0, false_ok = 1, true_count_ok = 1, labels_ok = 1;
+	const char *name = noise_kind_name(kind);
+
+	ok(noise_fewshot(kind, K, FP, 4, y_true, N, C, rows, given) == TP_OK, "%s builds the shots", name);
+	for (int c = 0; c < C; c++) {
+		int n_true = 0;
+
+		for (int j = 0; j < K; j++) {
+			int r = rows[c * K + j];
+
+			reused += used[r]++ > 0;
+			labels_ok &= given[c * K + j] == c;
+			if (y_true[r] == c)
+				n_true++;
+			else if (kind == NOISE_FEWSHOT_PAIR)
+				false_ok &= y_true[r] == (c + 1) % C;
+		}
+		true_count_ok &= n_true == K - FP;
+	}
+	is_int(reused, 0, "no image is used twice");
+	ok(labels_ok, "%s: every shot of class c is labelled c", name);
+	ok(true_count_ok, "%s: exactly K - FP true shots per class", name);
+	ok(false_ok, "%s: false shots come from the right classes", name);
+}
+
+static void test_fewshot_errors(void)
+{
+	int rows[C * 4], given[C * 4];
+	int small[12];
+
+	for (int i = 0; i < 12; i++)
+		small[i] = i % 3;
+	ok(noise_fewshot(NOISE_FEWSHOT_SYM, 4, 5, 1, y_true, N, C, rows, given) == TP_ERR_VALUE,
+	   "more false shots than shots rejected");
+	ok(noise_fewshot(NOISE_FEWSHOT_SYM, 4, 0, 1, small, 12, 3, rows, given) == TP_OK,
+	   "a pool of exactly K per class suffices");
+	ok(noise_fewshot(NOISE_FEWSHOT_SYM, 5, 0, 1, small, 12, 3, rows, given) == TP_ERR_VALUE,
+	   "a class with fewer than K images rejected");
+	ok(strstr(tp_last_error(), "class 0 has 4 images") != NULL, "message names the class: %s", tp_last_error());
+}
+
+static void test_matrix(void)
+{
+	double identity[C * C] = { 0 }, shift[C * C] = { 0 }, bad[C * C] = { 0 };
+	int wrong = 0;
+
+	for (int c = 0; c < C; c++) {
+		identity[c * C + c] = 1.0;
+		shift[c * C + (c + 2) % C] = 1.0;
+		bad[c * C + c] = 0.9;
+	}
+	ok(noise_apply_matrix(identity, 1, y_true, N, C, y_given) == TP_OK, "identity matrix applies");
+	is_int(count_changed(y_true, y_given, N), 0, "identity matrix keeps every label");
+	noise_apply_matrix(shift, 1, y_true, N, C, y_given);
+	for (int i = 0; i < N; i++)
+		wrong += y_given[i] != (y_true[i] + 2) % C;
+	is_int(wrong, 0, "a permutation matrix moves every label");
+	ok(noise_apply_matrix(bad, 1, y_true, N, C, y_given) == TP_ERR_VALUE, "rows not summing to 1 rejected");
+	ok(strstr(tp_last_error(), "row 0 sums to 0.9") != NULL, "message names the row: %s", tp_last_error());
+}
+
+static void test_matrix_file(void)
+{
+	char dir[] = "/tmp/tp_noise_XXXXXX";
+	char path[64];
+	double *m = NULL;
+	FILE *f;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "temporary folder");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/m.txt", dir);
+	f = fopen(path, "w");
+	fputs("# a comment\n0.5 0.5\n0.25,0.75\n", f);
+	fclose(f);
+	ok(noise_read_matrix(path, 2, &m) == TP_OK && m, "2 x 2 matrix read");
+	if (m)
+		is_near(m[2], 0.25, 0, "comma-separated row read");
+	free(m);
+	ok(noise_read_matrix(path, 3, &m) == TP_ERR_SHAPE, "matrix of the wrong size rejected");
+	f = fopen(path, "w");
+	fputs("0.5 zero\n0.5 0.5\n", f);
+	fclose(f);
+	ok(noise_read_matrix(path, 2, &m) == TP_ERR_FORMAT, "non-number rejected");
+	ok(strstr(tp_last_error(), "line 1") != NULL, "message names the line: %s", tp_last_error());
+	remove(path);
+	ok(noise_read_matrix(path, 2, &m) == TP_ERR_IO, "missing file rejected");
+	rmdir(dir);
+}
+
+static void test_idn(void)
+{
+	enum { D = 6 };
+	static float x[N * D];
+	int chosen;
+	int kept_true = 0;
+	unsigned state = 5;
+
+	for (int i = 0; i < N * D; i++) {
+		state = state * 1103515245u + 12345u;
+		x[i] = (float)(((state >> 8) & 0xffff) / 65536.0 - 0.5);
+	}
+	ok(noise_apply_idn(0.3, 2, x, D, y_true, N, C, y_given, &chosen) == TP_OK, "idn applies");
+	is_int(chosen, 1500, "idn chooses round(rate N) samples");
+	is_int(count_changed(y_true, y_given, N), 1500, "idn realised count is exact");
+	noise_apply_idn(0.3, 2, x, D, y_true, N, C, y_other, NULL);
+	ok(memcmp(y_given, y_other, sizeof y_given) == 0, "idn is seeded");
+	for (int i = 0; i < N; i++)
+		kept_true += y_given[i] == y_true[i];
+	is_int(kept_true, N - 1500, "idn never redraws the true label");
+
+	/* the flip target depends on the features: the same class with opposite
+	 * features flips to different labels much more often than not */
+	{
+		int differ = 0, pairs = 0;
+		static float x2[N * D];
+
+		for (int i = 0; i < N * D; i++)
+			x2[i] = -x[i];
+		noise_apply_idn(1.0, 2, x, D, y_true, N, C, y_given, NULL);
+		noise_apply_idn(1.0, 2, x2, D, y_true, N, C, y_other, NULL);
+		for (int i = 0; i < N; i++) {
+			pairs++;
+			differ += y_given[i] != y_other[i];
+		}
+		ok(differ > pairs / 2, "flip targets follow the features (%d of %d differ)", differ, pairs);
+	}
+}
+
 static void test_names(void)
 {
 	noise_kind k;
@@ -137,6 +274,12 @@ int main(void)
 	test_pair();
 	test_transition();
 	test_errors();
+	test_fewshot(NOISE_FEWSHOT_SYM);
+	test_fewshot(NOISE_FEWSHOT_PAIR);
+	test_fewshot_errors();
+	test_matrix();
+	test_matrix_file();
+	test_idn();
 	test_names();
 	return done_testing();
 }

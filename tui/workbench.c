@@ -16,7 +16,8 @@ void wb_init(workbench *wb)
 void wb_free(workbench *wb)
 {
 	train_free(wb->run);
-	dataset_free(wb->data);
+	dataset_free(wb->view);
+	dataset_free(wb->base);
 	free(wb->y_given);
 	free(wb->results);
 	memset(wb, 0, sizeof *wb);
@@ -46,13 +47,36 @@ tp_status wb_set_data(workbench *wb, dataset *d)
 	}
 	memcpy(given, d->y_train, (size_t)d->n_train * sizeof *given);
 	wb_drop_run(wb);
-	dataset_free(wb->data);
+	dataset_free(wb->view);
+	dataset_free(wb->base);
 	free(wb->y_given);
+	wb->base = d;
+	wb->view = NULL;
 	wb->data = d;
 	wb->y_given = given;
 	wb->noise = NOISE_NONE;
 	wb->noise_rate = 0.0;
 	wb->noise_chosen = 0;
+	return TP_OK;
+}
+
+tp_status wb_set_view(workbench *wb, dataset *view, const int *given)
+{
+	const dataset *active = view ? view : wb->base;
+	int *copy = malloc((size_t)active->n_train * sizeof *copy);
+
+	if (!copy) {
+		dataset_free(view);
+		return tp_fail(TP_ERR_NOMEM, "noise: out of memory for %d labels", active->n_train);
+	}
+	memcpy(copy, given, (size_t)active->n_train * sizeof *copy);
+	wb_drop_run(wb);
+	if (wb->view != view)
+		dataset_free(wb->view);
+	wb->view = view;
+	wb->data = view ? view : wb->base;
+	free(wb->y_given);
+	wb->y_given = copy;
 	return TP_OK;
 }
 

@@ -44,12 +44,17 @@ typedef struct wb_observer {
 #define WB_MAX_OBSERVERS 4
 
 struct workbench {
-	dataset *data;
+	dataset *data;           /* the active data set: base, or the few-shot view */
+	dataset *base;           /* the data set as loaded, owned */
+	dataset *view;           /* training subset built by a few-shot noise protocol, owned, or NULL */
 	int *y_given;            /* (n_train) current given labels */
 	noise_kind noise;
 	double noise_rate;
 	unsigned long noise_seed;
 	int noise_chosen;        /* samples chosen for corruption */
+	int noise_shots;         /* few-shot protocols: K */
+	int noise_false;         /* few-shot protocols: false shots per class */
+	char noise_file[512];    /* matrix and labels: the file read */
 	train_config config;
 	trainer *run;            /* NULL until first needed */
 	run_result *results;
@@ -64,6 +69,11 @@ void wb_free(workbench *wb);
 
 /* Takes ownership of d, clears the noise and drops the run. */
 tp_status wb_set_data(workbench *wb, dataset *d);
+
+/* Makes view (owned from now on; NULL for none) the active training set with
+ * the given labels copied from given (view->n_train or base->n_train
+ * entries), and drops the run. */
+tp_status wb_set_view(workbench *wb, dataset *view, const int *given);
 
 /* Drops the run; prints nothing. Returns 1 if a run with epochs existed. */
 int wb_drop_run(workbench *wb);
