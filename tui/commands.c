@@ -45,6 +45,17 @@ static const cmd_option noise_opts[] = {
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
+static const cmd_option fewshot_opts[] = {
+	{ "shots", OPT_INT, "K", "training samples per class (default 16)", NULL },
+	{ "seed", OPT_INT, "S", "seed of the sampling (default 1)", NULL },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+static const cmd_option labels_opts[] = {
+	{ "true", OPT_PATH, "FILE", "true labels, replacing the loaded ones (for split quality)", NULL },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
 static const cmd_option head_opts[] = {
 	{ "head", OPT_WORD, "A|B", "which head's GMM (default A)", head_words },
 	{ NULL, 0, NULL, NULL, NULL }
@@ -78,6 +89,27 @@ const command commands_core[] = {
 	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, noise_opts, NULL, cmd_noise_apply },
 	{ "noise pair", "RATE", "corrupt round(RATE N) labels to the next class, (y + 1) mod C",
 	  NULL, 1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, noise_opts, NULL, cmd_noise_apply },
+	{ "noise fewshot-sym", "FP", "K shots per class, FP of them images of other classes",
+	  "The few-shot protocol of PTNL and JoAPR: for each class c, K - FP images of c and FP "
+	  "images drawn uniformly from the other classes' unused images, all labelled c. Builds "
+	  "the training set from the loaded one.",
+	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, fewshot_opts, NULL, cmd_noise_fewshot },
+	{ "noise fewshot-pair", "FP", "K shots per class, FP of them images of class c+1",
+	  "As fewshot-sym, but the FP false shots labelled c are unused images of class (c + 1) mod C.",
+	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, fewshot_opts, NULL, cmd_noise_fewshot },
+	{ "noise matrix", "FILE", "draw every label from a row of a C x C transition matrix",
+	  "FILE holds C lines of C probabilities (spaces, tabs or commas); row t is the "
+	  "distribution of the given label of a sample of true class t and must sum to 1.",
+	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, noise_opts, NULL, cmd_noise_matrix },
+	{ "noise labels", "FILE", "read the given labels from a file (real noise)",
+	  "FILE: integer .npy or text, one label per training sample or per source row. The "
+	  "loaded labels stay the truth unless --true gives other ones.",
+	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, labels_opts, NULL, cmd_noise_labels },
+	{ "noise idn", "RATE", "instance-dependent noise: exactly round(RATE N) labels, flips depend on features",
+	  "Part-dependent noise after Xia et al. (2020): per-sample flip rates from N(RATE, 0.1^2) "
+	  "truncated to [0, 1] choose the samples, random projections of the features give the "
+	  "new labels.",
+	  1, 1, CMD_NEEDS_DATA | CMD_CHANGES_STATE, noise_opts, NULL, cmd_noise_apply },
 	{ "noise show", "", "show the noise, its realised rate and transition matrix",
 	  NULL, 0, 0, CMD_NEEDS_DATA, NULL, NULL, cmd_noise_show },
 	{ "noise clear", "", "restore the true labels",
