@@ -56,6 +56,17 @@ static const cmd_option labels_opts[] = {
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
+static const cmd_option sweep_opts[] = {
+	{ "noise", OPT_TEXT, "SPEC", "noise settings, e.g. 'sym:0.2,0.5 pair:0.4' (default sym:0.5)", NULL },
+	{ "methods", OPT_TEXT, "LIST", "methods, e.g. ce,gce,twin (default ce,twin)", NULL },
+	{ "selectors", OPT_TEXT, "LIST", "selectors of twin and single (default: the current one)", NULL },
+	{ "seeds", OPT_TEXT, "LIST", "seeds of the noise and the run, e.g. 1,2,3 (default 1)", NULL },
+	{ "epochs", OPT_INT, "E", "epochs of every run (default: the epochs setting)", NULL },
+	{ "file", OPT_PATH, "FILE", "grid file: lines 'noise SPEC', 'methods LIST', 'selectors LIST', 'seeds LIST', 'epochs E'", NULL },
+	{ "out", OPT_PATH, "PREFIX", "output prefix: PREFIX.runs.csv, PREFIX.csv, PREFIX.md (default sweep)", NULL },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
 static const cmd_option head_opts[] = {
 	{ "head", OPT_WORD, "A|B", "which head's GMM (default A)", head_words },
 	{ NULL, 0, NULL, NULL, NULL }
@@ -133,6 +144,13 @@ const command commands_core[] = {
 	  NULL, 0, 0, CMD_NEEDS_DATA, NULL, NULL, cmd_eval },
 	{ "reset", "", "start the run again from the initial heads",
 	  NULL, 0, 0, CMD_NEEDS_DATA | CMD_CHANGES_STATE, NULL, NULL, cmd_reset },
+	{ "sweep", "", "train a grid of runs and print the mean +- std table over seeds",
+	  "Runs every combination of noise setting, method, selector (twin and single only) and "
+	  "seed on the loaded data set, one after another, with the current settings otherwise. "
+	  "Each finished run is appended to PREFIX.runs.csv, so running the same sweep again "
+	  "after an interruption (Ctrl-C) continues where it stopped. At the end the tables of "
+	  "test accuracy and split F1 are printed and written to PREFIX.csv and PREFIX.md.",
+	  0, 0, CMD_NEEDS_DATA, sweep_opts, NULL, cmd_sweep },
 	{ "results", "", "table of the finished runs of this session",
 	  NULL, 0, 0, 0, NULL, NULL, cmd_results },
 	{ "gmm init", "", "compute the head's losses and initialise its GMM (2-means split)",

@@ -17,6 +17,7 @@ typedef enum {
 	OPT_INT,
 	OPT_REAL,
 	OPT_WORD,   /* a word from the option's choices */
+	OPT_TEXT,   /* any text */
 	OPT_PATH    /* a file name (completed as one) */
 } opt_type;
 
@@ -111,6 +112,7 @@ tp_status cmd_train(workbench *, const command *, const cmd_args *);
 tp_status cmd_eval(workbench *, const command *, const cmd_args *);
 tp_status cmd_reset(workbench *, const command *, const cmd_args *);
 tp_status cmd_results(workbench *, const command *, const cmd_args *);
+tp_status cmd_sweep(workbench *, const command *, const cmd_args *);
 tp_status cmd_gmm_init(workbench *, const command *, const cmd_args *);
 tp_status cmd_gmm_step(workbench *, const command *, const cmd_args *);
 tp_status cmd_gmm_fit(workbench *, const command *, const cmd_args *);
