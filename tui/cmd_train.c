@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cmd_model.h"
 #include "commands.h"
 #include "output.h"
 #include "selector.h"
@@ -64,7 +65,9 @@ const char *const setting_names[] = {
 	"lr_warmup_value", "scale", "init_std", "seed", "gce_q", "smoothing", "warmup",
 	"tau", "temperature", "codivide", "drop_noisy", "kl_weight", "gmm_reg_covar",
 	"gmm_tol", "gmm_max_iter", "selector", "loss_avg_epochs", "forget_rate", "forget_epochs",
-	"ot_reg", "ot_iters", NULL
+	"ot_reg", "ot_iters",
+	/* the CLIP model's settings, handled in cmd_model.c */
+	"head", "n_ctx", "csc", "class_position", "ctx_init", "coop_mode", "chunk_mb", NULL
 };
 
 static void setting_format(const setting *s, const train_config *c, char *buf, size_t size)
@@ -151,6 +154,8 @@ tp_status cmd_set(workbench *wb, const command *cmd, const cmd_args *a)
 	for (const setting *it = settings; it->name; it++)
 		if (strcmp(it->name, a->argv[0]) == 0)
 			s = it;
+	if (!s && cmd_model_set(wb, a->argv[0], a->argv[1], &st))
+		return st;
 	if (!s)
 		return tp_fail(TP_ERR_VALUE, "set: unknown setting '%s': 'show config' lists the settings", a->argv[0]);
 
@@ -188,7 +193,8 @@ tp_status cmd_show_config(workbench *wb, const command *cmd, const cmd_args *a)
 	} else {
 		out_printf("data:    none ('load fashion-mnist' or 'load features')\n");
 	}
-	out_printf("head:    vector%s\n", d && d->text_features ? " (B = loaded text features)" : " (B = 0, cosine classifier)");
+	if (!cmd_model_show_head(wb))
+		out_printf("head:    vector%s\n", d && d->text_features ? " (B = loaded text features)" : " (B = 0, cosine classifier)");
 	out_printf("method:  %s\n", train_method_name(wb->config.method));
 	out_printf("split:   selector %s\n", selector_name((selector_kind)wb->config.selector));
 	if (wb->run)
@@ -309,7 +315,7 @@ tp_status cmd_train(workbench *wb, const command *cmd, const cmd_args *a)
 		out_printf("run: method %s, %d epochs, %d training samples, logit scale %g, seed %lu\n",
 			   train_method_name(wb->config.method), wb->config.epochs, wb->data->n_train,
 			   wb->config.scale, wb->config.seed);
-		if (!wb->data->text_features)
+		if (!wb->data->text_features && !wb->config.create_head)
 			out_printf("head: vector with B = 0, a cosine classifier that stands in for CLIP's text side (no text encoder is loaded)\n");
 	}
 	wb->verbose = cmd_has(cmd, a, "verbose");
