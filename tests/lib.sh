@@ -5,6 +5,9 @@
 : "${TWINPROMPT:=./twinprompt}"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# every run records its session in a store inside $TMP, never in the build folder
+TWINPROMPT_STORE="$TMP/twinprompt.db"
+export TWINPROMPT_STORE
 n_checks=0
 n_failed=0
 

@@ -10,6 +10,7 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "cmd_session.h"
 #include "output.h"
 #include "repl.h"
 #include "workbench.h"
@@ -17,12 +18,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: twinprompt [-k] [-f FILE | -c COMMANDS]\n"
+		"usage: twinprompt [-k] [--store FILE | --no-store] [-f FILE | -c COMMANDS]\n"
 		"  (no option)      interactive prompt on a terminal; commands from standard input otherwise\n"
 		"  -f, --file FILE  run the commands of FILE ('-' for standard input)\n"
 		"  -c, --command C  run the commands C, separated by ';'\n"
 		"  -k, --keep-going in -f, -c and standard input mode, go on after a failing command\n"
 		"                   (the exit status is still 1); by default the first error stops\n"
+		"  --store FILE     record the session in the session store FILE (default: the\n"
+		"                   environment variable TWINPROMPT_STORE, else ./twinprompt.db)\n"
+		"  --no-store       record nothing (also TWINPROMPT_STORE set to an empty value)\n"
 		"  -h, --help       show this help\n"
 		"  -V, --version    show the version\n"
 		"Inside twinprompt, 'help' lists the commands.\n");
@@ -36,9 +40,13 @@ int main(int argc, char **argv)
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "no-store", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *file = NULL, *commands = NULL;
+	const char *store_file = getenv("TWINPROMPT_STORE");
+	int no_store = store_file && !store_file[0];
 	int keep_going = 0;
 	int status = 0;
 	int opt;
@@ -51,6 +59,8 @@ int main(int argc, char **argv)
 		case 'k': keep_going = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("twinprompt %s\n", PACKAGE_VERSION); return 0;
+		case 'S': store_file = optarg; no_store = 0; break;
+		case 'N': no_store = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -67,6 +77,8 @@ int main(int argc, char **argv)
 	gsl_set_error_handler_off();
 	repl_install_signals();
 	wb_init(&wb);
+	session_start(&wb, no_store ? NULL : store_file ? store_file : "twinprompt.db",
+		      !commands && !file && isatty(STDIN_FILENO));
 
 	if (commands) {
 		status = repl_execute_line(&wb, commands, "-c", keep_going) == REPL_ERROR;
@@ -75,6 +87,7 @@ int main(int argc, char **argv)
 
 		if (!f) {
 			perror(file);
+			session_stop();
 			wb_free(&wb);
 			return 2;
 		}
@@ -85,6 +98,7 @@ int main(int argc, char **argv)
 	} else {
 		status = repl_stream(&wb, stdin, "stdin", keep_going);
 	}
+	session_stop();
 	wb_free(&wb);
 	return status;
 }
