@@ -152,6 +152,27 @@ static void axis_ticks_y(fig *f)
 	}
 }
 
+/* Width of the widest y tick label in points. */
+static double y_tick_width(fig *f)
+{
+	cairo_t *cr = f->cr;
+	double step = tick_step(f->ymax - f->ymin, 5, 0), widest = 0.0;
+	cairo_text_extents_t ext;
+
+	cairo_save(cr);
+	cairo_select_font_face(cr, FIG_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, FIG_TICK_PT);
+	for (double v = ceil(f->ymin / step - 1e-9) * step; v <= f->ymax + 1e-9 * step; v += step) {
+		char buf[32];
+
+		tick_label(v, step, buf, sizeof buf);
+		cairo_text_extents(cr, buf, &ext);
+		widest = ext.x_advance > widest ? ext.x_advance : widest;
+	}
+	cairo_restore(cr);
+	return widest;
+}
+
 void fig_axes(fig *f, double xmin, double xmax, double ymin, double ymax,
 	      const char *xlabel, const char *ylabel, int x_integer)
 {
@@ -161,6 +182,9 @@ void fig_axes(fig *f, double xmin, double xmax, double ymin, double ymax,
 	f->xmax = xmax > xmin ? xmax : xmin + 1.0;
 	f->ymin = ymin;
 	f->ymax = ymax > ymin ? ymax : ymin + 1.0;
+	/* room for the tick labels between the axis title and the frame */
+	if (f->y_ticks && f->left < 16.0 + y_tick_width(f) + 6.0)
+		f->left = 16.0 + y_tick_width(f) + 6.0;
 
 	cairo_save(cr);
 	cairo_set_source_rgb(cr, 0.0, 0.0, 0.0);

@@ -2,9 +2,9 @@
  *
  * Each meter computes what a panel or a figure shows (histogram bins,
  * fitted densities, curve cells, matrix fractions, per-class rates) from the
- * core's state, apart from any drawing, so that the cairo figures and the
- * curses dashboard show the same numbers and tests can check them without
- * either library. */
+ * core's state, apart from any drawing.  The cairo figures and the curses
+ * dashboard therefore show the same numbers, and tests can check them
+ * without either library. */
 #ifndef TP_METER_H
 #define TP_METER_H
 
@@ -30,7 +30,7 @@ typedef struct meter_hist {
 
 /* Bins g's normalised losses (g->x, n samples) by the truth: sample i is
  * clean when given[i] == truth[i].  n_bins is 1..METER_HIST_MAX_BINS.  Fails
- * with TP_ERR_STATE when g holds no losses. */
+ * with TP_ERR_STATE when g contains no losses. */
 tp_status meter_hist_compute(const gmm *g, const int *given, const int *truth,
 			     double tau, int n_bins, meter_hist *h);
 
@@ -92,7 +92,7 @@ tp_status meter_classes_compute(const int *given, const int *truth, const double
 void meter_classes_free(meter_classes *m);
 
 /* The split of g's samples at tau against the truth (metrics_split_quality
- * on g's clean probabilities and raw losses). */
+ * on g's clean probabilities); q->auroc_loss is left NAN. */
 tp_status meter_split_compute(const gmm *g, const int *given, const int *truth,
 			      double tau, split_quality *q);
 
