@@ -132,17 +132,23 @@ static cairo_surface_t *surface_create(plot_format format, FILE *file, double wi
 	}
 }
 
-/* Draws the figure onto surface and writes it out through file. */
-static tp_status plot_render(plot_kind kind, const plot_source *src, plot_format format,
+/* Draws the figure onto surface with draw(fig, data) and writes it out
+ * through file; name goes into error messages. */
+static tp_status plot_render(plot_draw_fn draw, const void *data, const char *name, plot_format format,
 			     cairo_surface_t *surface, FILE *file, double width, double height)
 {
 	cairo_t *cr = cairo_create(surface);
 	cairo_status_t cs;
+	fig f;
 	tp_status st;
 
 	if (format == PLOT_FORMAT_PNG)
 		cairo_scale(cr, PLOT_PNG_DPI / 72.0, PLOT_PNG_DPI / 72.0);
-	st = plot_draw(kind, cr, width, height, src);
+	memset(&f, 0, sizeof f);
+	f.cr = cr;
+	f.width = width;
+	f.height = height;
+	st = draw(&f, data);
 	cs = cairo_status(cr);
 	cairo_destroy(cr);
 	if (st != TP_OK)
@@ -153,8 +159,7 @@ static tp_status plot_render(plot_kind kind, const plot_source *src, plot_format
 	if (cs == CAIRO_STATUS_SUCCESS)
 		cs = cairo_surface_status(surface);
 	if (cs != CAIRO_STATUS_SUCCESS)
-		return tp_fail(TP_ERR_IO, "plot %s: drawing failed: %s", plot_kind_names[kind],
-			       cairo_status_to_string(cs));
+		return tp_fail(TP_ERR_IO, "plot %s: drawing failed: %s", name, cairo_status_to_string(cs));
 	return TP_OK;
 }
 
@@ -174,30 +179,52 @@ static void parent_folders_create(const char *path)
 	free(copy);
 }
 
-tp_status plot_write(plot_kind kind, const plot_source *src, const char *path)
+tp_status plot_file(const char *path, const char *name, double width, double height,
+		    plot_draw_fn draw, const void *data)
 {
 	plot_format format = plot_format_from_path(path);
-	double width, height;
 	cairo_surface_t *surface;
 	FILE *file;
 	tp_status st;
 
 	if (format == PLOT_FORMAT_UNKNOWN)
 		return tp_fail(TP_ERR_VALUE, "plot: '%s' has no known extension: end the name in .png, .svg or .pdf", path);
-	st = plot_check(kind, src);
-	if (st != TP_OK)
-		return st;
 	parent_folders_create(path);
 	file = fopen(path, "wb");
 	if (!file)
 		return tp_fail(TP_ERR_IO, "plot: cannot write '%s': %s: check that the folder exists and is writable",
 			       path, strerror(errno));
-
-	plot_size(kind, &width, &height);
 	surface = surface_create(format, file, width, height);
-	st = plot_render(kind, src, format, surface, file, width, height);
+	st = plot_render(draw, data, name, format, surface, file, width, height);
 	cairo_surface_destroy(surface);
 	if (fclose(file) != 0 && st == TP_OK)
 		st = tp_fail(TP_ERR_IO, "plot: writing '%s' failed: %s", path, strerror(errno));
 	return st;
+}
+
+typedef struct kind_source {
+	plot_kind kind;
+	const plot_source *src;
+} kind_source;
+
+static tp_status draw_kind(fig *f, const void *data)
+{
+	const kind_source *ks = data;
+
+	return plot_draw(ks->kind, f->cr, f->width, f->height, ks->src);
+}
+
+tp_status plot_write(plot_kind kind, const plot_source *src, const char *path)
+{
+	kind_source ks = { kind, src };
+	double width, height;
+	tp_status st;
+
+	if (plot_format_from_path(path) == PLOT_FORMAT_UNKNOWN)
+		return tp_fail(TP_ERR_VALUE, "plot: '%s' has no known extension: end the name in .png, .svg or .pdf", path);
+	st = plot_check(kind, src);
+	if (st != TP_OK)
+		return st;
+	plot_size(kind, &width, &height);
+	return plot_file(path, plot_kind_names[kind], width, height, draw_kind, &ks);
 }

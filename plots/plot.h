@@ -12,6 +12,7 @@
 
 #include "dataset.h"
 #include "status.h"
+#include "sweep.h"
 #include "train.h"
 
 typedef enum {
@@ -63,5 +64,28 @@ typedef struct plot_source {
  * something to plot come before the file is opened, so only a failed write
  * can leave a partial file behind. */
 tp_status plot_write(plot_kind kind, const plot_source *src, const char *path);
+
+/* The lines of a sweep figure: its rows (method and selector), noise kinds
+ * and rates, taken from a runs file's results at the epochs of the first. */
+typedef struct plot_sweep_data {
+	int n_rows;
+	train_method methods[SWEEP_MAX_ITEMS];
+	int selectors[SWEEP_MAX_ITEMS];    /* -1 for methods without one */
+	int n_kinds;
+	noise_kind kinds[SWEEP_MAX_ITEMS];
+	int n_rates;
+	double rates[SWEEP_MAX_ITEMS];     /* increasing */
+	int epochs;
+	const sweep_result *results;
+	int n_results;
+} plot_sweep_data;
+
+/* Collects the rows, kinds and rates of results; TP_ERR_STATE when empty. */
+tp_status plot_sweep_layout(const sweep_result *results, int n, plot_sweep_data *out);
+
+/* Draws final test accuracy (mean over seeds, error bars of one standard
+ * deviation) against noise rate: one colour per row, a dashed line for the
+ * second noise kind.  The format follows path's extension. */
+tp_status plot_sweep_write(const sweep_result *results, int n, const char *path);
 
 #endif

@@ -396,6 +396,40 @@ static void test_errors(trainer *twin, trainer *fresh, trainer *single)
 	is_int(plot_write(PLOT_GMM, &src, path), TP_ERR_STATE, "head B of a one-head run is refused");
 }
 
+/* The sweep figure's layout and file from hand-made results. */
+static void test_sweep_figure(void)
+{
+	sweep_result r[6];
+	plot_sweep_data d;
+	char path[256];
+	cairo_surface_t *png;
+
+	memset(r, 0, sizeof r);
+	for (int i = 0; i < 6; i++) {
+		r[i].noise.kind = i < 4 ? NOISE_SYM : NOISE_PAIR;
+		r[i].noise.rate = i < 4 ? (i % 2 ? 0.5 : 0.2) : 0.4;
+		r[i].method = i % 3 == 0 ? METHOD_CE : METHOD_TWIN;
+		r[i].selector = r[i].method == METHOD_TWIN ? 0 : -1;
+		r[i].seed = (unsigned long)i;
+		r[i].epochs = 5;
+		r[i].accuracy = 0.5 + 0.05 * i;
+	}
+	r[5].epochs = 7;   /* another epoch count: left out */
+	ok(plot_sweep_layout(r, 6, &d) == TP_OK, "sweep layout built");
+	is_int(d.n_rows, 2, "sweep rows: ce and twin/gmm");
+	is_int(d.n_kinds, 2, "sweep kinds: sym and pair");
+	is_int(d.n_rates, 3, "sweep rates: 0.2, 0.4, 0.5");
+	ok(d.rates[0] == 0.2 && d.rates[1] == 0.4 && d.rates[2] == 0.5, "sweep rates in increasing order");
+	ok(plot_sweep_layout(r, 0, &d) == TP_ERR_STATE, "empty sweep rejected");
+	snprintf(path, sizeof path, "%s/sweep.png", folder);
+	ok(plot_sweep_write(r, 6, path) == TP_OK, "sweep figure written");
+	png = cairo_image_surface_create_from_png(path);
+	ok(cairo_surface_status(png) == CAIRO_STATUS_SUCCESS, "sweep figure reads back as PNG");
+	is_int(cairo_image_surface_get_width(png), (long)(252.0 * PLOT_PNG_DPI / 72.0 + 0.5), "sweep figure one column wide");
+	cairo_surface_destroy(png);
+	remove(path);
+}
+
 int main(void)
 {
 	trainer *twin, *fresh, *single;
@@ -421,6 +455,7 @@ int main(void)
 	test_acc_range();
 	test_figures(twin);
 	test_errors(twin, fresh, single);
+	test_sweep_figure();
 
 	train_free(twin);
 	train_free(fresh);
