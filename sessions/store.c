@@ -285,7 +285,7 @@ static tp_status schema_create(store *s)
 	return finish(s, st);
 }
 
-/* Runs PRAGMA quick_check; any answer but "ok" means the file is damaged. */
+/* Runs PRAGMA quick_check: any result but "ok" means the file is damaged. */
 static tp_status check_integrity(store *s)
 {
 	sqlite3_stmt *stmt;
@@ -547,7 +547,7 @@ static int name_taken(store *s, const char *name)
 	return rc == SQLITE_ROW;
 }
 
-/* Picks the automatic name "session-ID" with the next free id; a user may
+/* Picks the automatic name "session-ID" with the next free id.  A user may
  * have taken that name by hand, so the id moves on until the name is free. */
 static tp_status auto_name(store *s, long *id, char *name, size_t size)
 {

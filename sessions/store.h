@@ -54,7 +54,7 @@
 #define STORE_APPLICATION_ID 0x54505353
 /* How long a write waits for another process's transaction, in ms. */
 #define STORE_BUSY_MS 15000
-/* The longest session name. */
+/* Maximum length of a session name. */
 #define STORE_NAME_MAX 64
 
 typedef struct store store;

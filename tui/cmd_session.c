@@ -207,8 +207,8 @@ static tp_status restore_run(workbench *fresh, store *s, const store_run *run, c
 		snprintf(cause, sizeof cause, "%s", tp_last_error());
 		return tp_fail(st, "open: the checkpoint of run %ld does not fit: %s", run->id, cause);
 	}
-	/* the checkpoint holds the settings in force at its time, which every
-	 * later `set` also checkpointed */
+	/* the checkpoint contains the settings in force when it was written,
+	 * and every `set` on a run writes a new checkpoint */
 	fresh->config = *train_config_of(fresh->run);
 	return TP_OK;
 }
@@ -282,6 +282,7 @@ static tp_status cmd_open(workbench *wb, const command *cmd, const cmd_args *a)
 	if (have_run) {
 		rec.run = run.id;
 		rec.run_ptr = wb->run;
+		rec.checkpoint_steps = train_steps_done(wb->run);
 		out_printf("opened session '%s': run %ld (%s), %d of %d epochs done%s; 'train' continues it\n",
 			   info.name, run.id, train_method_name(wb->config.method), train_epochs_done(wb->run),
 			   wb->config.epochs, train_in_epoch(wb->run) ? " and one in progress" : "");

@@ -2,10 +2,9 @@
  *
  * It registers a workbench observer that writes every state-changing
  * command to the journal and every finished epoch, with a checkpoint of
- * the run, to the store, each in one transaction.  The session row is
- * created at the first recorded command, so a run of twinprompt that only
- * reads (help, sessions) leaves no session behind; the store file is
- * created then too.  The commands of the group commands_session (save,
+ * the run, to the store, each in one transaction.  The session row and a
+ * missing store file are created at the first recorded command, so a run of
+ * twinprompt that only reads (help, sessions) leaves nothing behind.  The commands of the group commands_session (save,
  * open, sessions, history, replay, runs, compare, export metrics) read and
  * use the same store. */
 #ifndef TP_CMD_SESSION_H

@@ -257,6 +257,8 @@ static void on_epoch(const epoch_report *r, void *user)
 	char b[8][16];
 	int two = !isnan(r->test_acc[1]);
 
+	/* record first, so that a printed epoch is always a saved one */
+	wb_notify_epoch(wb, r);
 	out_progress_end();
 	out_printf("%5d  %8.2e  %6.4f  %6s  %6s  %5s  %6s  %7d  %7s  %6s  %7s  %5.2fs%s\n",
 		   r->epoch, r->lr, r->train_loss,
@@ -272,7 +274,6 @@ static void on_epoch(const epoch_report *r, void *user)
 		if (two)
 			print_gmm_line('B', &r->split[1]);
 	}
-	wb_notify_epoch(wb, r);
 }
 
 static int should_stop(void *user)

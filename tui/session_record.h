@@ -18,6 +18,7 @@ typedef struct recorder {
 	long run;                /* store id of wb->run; 0 when not recorded yet */
 	const trainer *run_ptr;  /* the trainer that run belongs to */
 	const dataset *data_ptr; /* the data set last written to the session row */
+	long checkpoint_steps;   /* optimiser steps of the run at its last checkpoint */
 } recorder;
 
 extern recorder rec;
@@ -31,8 +32,8 @@ store *rec_store(int create);
  * starting the message with what. */
 tp_status rec_need_store(const char *what, int create, store **out);
 
-/* Returns 1 for the commands that advance or reset a run (train, reset,
- * gmm init, gmm step, gmm fit): a checkpoint replaces them on open. */
+/* Returns 1 for the commands that advance or reset a run (train, step,
+ * reset, gmm init, gmm step, gmm fit): a checkpoint replaces them on open. */
 int rec_is_run_command(const command *c);
 
 /* Re-executes into fresh the successful commands of a journal that define
