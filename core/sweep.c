@@ -338,6 +338,8 @@ static tp_status run_point(const dataset *data, const train_config *base, sweep_
 		r->f1 = last->split[0].quality.f1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+		if (hooks && hooks->on_trained)
+			hooks->on_trained(r, t, given, &cfg, hooks->user);
 	}
 	train_free(t);
 	free(given);

@@ -75,6 +75,10 @@ typedef struct sweep_hooks {
 	void (*on_done)(int index, int total, const sweep_result *r, int skipped, void *user);
 	/* Passed to the trainer: nonzero stops the sweep at a batch boundary. */
 	int (*should_stop)(void *user);
+	/* After each trained run, before its trainer is freed: the run, its
+	 * given labels and its configuration, for recording it elsewhere. */
+	void (*on_trained)(const sweep_result *r, const trainer *t, const int *given,
+			   const train_config *config, void *user);
 	void *user;
 } sweep_hooks;
 

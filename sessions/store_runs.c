@@ -363,6 +363,14 @@ tp_status store_epoch_save(store *s, long run, const epoch_report *r)
 	store_db_bind_real(stmt, 12, r->seconds);
 	store_db_bind_real(stmt, 13, r->samples_per_second);
 	st = store_db_run(s, "record an epoch", stmt);
+	if (st == TP_OK)
+		st = store_db_prepare(s, "record an epoch",
+				      "UPDATE runs SET epochs_done = max(epochs_done, ?2) WHERE id = ?1", &stmt);
+	if (st == TP_OK) {
+		sqlite3_bind_int64(stmt, 1, run);
+		sqlite3_bind_int(stmt, 2, r->epoch);
+		st = store_db_run(s, "record an epoch", stmt);
+	}
 
 	/* head B exists when it has a test accuracy or a fitted GMM */
 	for (int k = 0; k < 2 && st == TP_OK; k++)

@@ -56,6 +56,9 @@ contains "$out" "| twin/oracle |" "sweep table has the selector rows"
 ok $? "sweep writes Markdown and CSV"
 runs=$(($(wc -l <"$TMP/sw.runs.csv") - 1))
 ok $((runs != 12)) "runs file has one line per run ($runs)"
+run -c "runs"
+n_finished=$(printf '%s\n' "$out" | grep -c "finished")
+ok $((n_finished < 12)) "sweep runs are recorded in the session store ($n_finished)"
 run -c "$LOAD; $SWEEP"
 contains "$out" "done before" "a repeated sweep reuses finished runs"
 runs=$(($(wc -l <"$TMP/sw.runs.csv") - 1))

@@ -117,7 +117,7 @@ static void test_resume_and_table(void)
 {
 	sweep_grid g;
 	train_config cfg;
-	sweep_hooks hooks = { NULL, NULL, stop_hook, NULL };
+	sweep_hooks hooks = { NULL, NULL, stop_hook, NULL, NULL };
 	char whole[64], resumed[64], md[64], csv[64];
 	sweep_result *a, *b;
 	int na, nb, same = 1, lines_ok = 1;

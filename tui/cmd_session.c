@@ -109,10 +109,10 @@ static void noise_text(const char *kind, double rate, unsigned long seed, char *
 
 static const char *run_state(const store_run *r)
 {
-	if (r->closed)
-		return "reset";
 	if (r->epochs_done >= r->epochs_planned && !r->checkpoint_in_epoch)
 		return "finished";
+	if (r->closed)
+		return "reset";
 	return "resumable";
 }
 

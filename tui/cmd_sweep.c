@@ -10,9 +10,11 @@
 #include "commands.h"
 #include "output.h"
 #include "selector.h"
+#include "session_record.h"
 #include "sweep.h"
 
 typedef struct sweep_progress {
+	const dataset *data;     /* the data set the sweep trains on */
 	struct timespec start;
 	int ran;                 /* runs trained in this call, skipped ones excluded */
 } sweep_progress;
@@ -67,6 +69,16 @@ static int should_stop(void *user)
 	return interrupt_requested;
 }
 
+/* Records each sweep run in the session store, like any other run. */
+static void on_trained(const sweep_result *r, const trainer *t, const int *given,
+		       const train_config *config, void *user)
+{
+	sweep_progress *p = user;
+
+	if (rec_record_finished_run(p->data, t, given, r->noise.kind, r->noise.rate, r->seed, config) != TP_OK)
+		out_error("sweep: the run was not recorded in the session store: %s", tp_last_error());
+}
+
 /* Prints the Markdown tables through out_printf. */
 static void print_tables(const sweep_grid *g, int epochs, const sweep_result *results, int n)
 {
@@ -85,8 +97,8 @@ static void print_tables(const sweep_grid *g, int epochs, const sweep_result *re
 tp_status cmd_sweep(workbench *wb, const command *cmd, const cmd_args *a)
 {
 	sweep_grid g;
-	sweep_progress progress = { { 0, 0 }, 0 };
-	sweep_hooks hooks = { on_start, on_done, should_stop, &progress };
+	sweep_progress progress = { NULL, { 0, 0 }, 0 };
+	sweep_hooks hooks = { on_start, on_done, should_stop, on_trained, &progress };
 	const char *prefix = cmd_str(cmd, a, "out");
 	const char *file = cmd_str(cmd, a, "file");
 	char runs_path[1024], csv_path[1024], md_path[1024];
@@ -121,6 +133,7 @@ tp_status cmd_sweep(workbench *wb, const command *cmd, const cmd_args *a)
 
 	out_printf("sweep: %d runs of %d epochs on %s; finished runs go to %s\n", sweep_count(&g), epochs,
 		   wb->base->name, runs_path);
+	progress.data = wb->base;
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);
 	st = sweep_run(wb->base, &wb->config, epochs, &g, runs_path, &hooks);
 	out_progress_end();

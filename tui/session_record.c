@@ -89,6 +89,41 @@ static tp_status rec_ensure_data(const workbench *wb, store *s)
 	return st;
 }
 
+tp_status rec_record_finished_run(const dataset *data, const trainer *t, const int *given,
+				  noise_kind noise, double rate, unsigned long seed,
+				  const train_config *config)
+{
+	store *s = rec_store(1);
+	store_run_spec spec;
+	const epoch_report *h;
+	long run = 0;
+	int n;
+	tp_status st;
+
+	if (!s)
+		return TP_OK;
+	spec.data = data;
+	spec.y_given = given;
+	spec.noise = noise;
+	spec.noise_rate = rate;
+	spec.noise_seed = seed;
+	spec.config = config;
+	h = train_history(t, &n);
+	st = store_begin(s);
+	if (st == TP_OK)
+		st = rec_ensure_session(s);
+	if (st == TP_OK)
+		st = store_run_create(s, rec.session, &spec, &run);
+	for (int e = 0; e < n && st == TP_OK; e++)
+		st = store_epoch_save(s, run, &h[e]);
+	if (st == TP_OK)
+		st = store_run_close(s, run);
+	if (st == TP_OK)
+		return store_commit(s);
+	store_rollback(s);
+	return st;
+}
+
 /* Creates the run row for wb->run the first time the run is seen. */
 static tp_status rec_ensure_run(const workbench *wb, store *s)
 {

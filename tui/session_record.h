@@ -32,6 +32,13 @@ store *rec_store(int create);
  * starting the message with what. */
 tp_status rec_need_store(const char *what, int create, store **out);
 
+/* Records a finished run that did not go through the workbench (a sweep's):
+ * a run row with its noise and configuration, its epochs, then closed.
+ * data is the data set it trained on.  Does nothing when recording is off. */
+tp_status rec_record_finished_run(const dataset *data, const trainer *t, const int *given,
+				  noise_kind noise, double rate, unsigned long seed,
+				  const train_config *config);
+
 /* Returns 1 for the commands that advance or reset a run (train, step,
  * reset, gmm init, gmm step, gmm fit): a checkpoint replaces them on open. */
 int rec_is_run_command(const command *c);
