@@ -145,6 +145,14 @@ static void test_fewshot(noise_kind kind)
 		true_count_ok &= n_true == K - FP;
 	}
 	is_int(reused, 0, "no image is used twice");
+	{
+		int rows2[C * K], given2[C * K];
+
+		noise_fewshot(kind, K, FP, 4, y_true, N, C, rows2, given2);
+		ok(memcmp(rows, rows2, sizeof rows) == 0, "%s: same seed, same shots", name);
+		noise_fewshot(kind, K, FP, 5, y_true, N, C, rows2, given2);
+		ok(memcmp(rows, rows2, sizeof rows) != 0, "%s: another seed, other shots", name);
+	}
 	ok(labels_ok, "%s: every shot of class c is labelled c", name);
 	ok(true_count_ok, "%s: exactly K - FP true shots per class", name);
 	ok(false_ok, "%s: false shots come from the right classes", name);
