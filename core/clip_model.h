@@ -1,5 +1,6 @@
 /* A CLIP checkpoint in the Hugging Face layout: its configuration and the
- * frozen weights of the text encoder.
+ * frozen weights of the text encoder and, when the checkpoint has it, of the
+ * image encoder (the vision transformer).
  *
  * A model folder holds
  *   config.json        {"text_config": {...}, "vision_config": {...},
@@ -23,11 +24,23 @@
  *   text_model.final_layer_norm.{weight,bias}          (W)
  *   text_projection.weight                             (projection_dim, W)
  *   logit_scale                                        scalar (optional)
- * Everything else (vision_model.*, position_ids) is skipped. */
+ *
+ * Vision tensors, read when vision_model.embeddings.class_embedding is
+ * present, and then all required (W, F from vision_config, p = patch_size,
+ * G = image_size / p rounded down):
+ *   vision_model.embeddings.class_embedding            (W)
+ *   vision_model.embeddings.patch_embedding.weight     (W, 3, p, p), no bias
+ *   vision_model.embeddings.position_embedding.weight  (G * G + 1, W)
+ *   vision_model.pre_layrnorm.{weight,bias}            (W)  [sic, Hugging Face's name]
+ *   vision_model.encoder.layers.L.*                    as the text layers
+ *   vision_model.post_layernorm.{weight,bias}          (W)
+ *   visual_projection.weight                           (projection_dim, W)
+ * Everything else (position_ids) is skipped. */
 #ifndef TP_CLIP_MODEL_H
 #define TP_CLIP_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -48,12 +61,14 @@ typedef struct clip_text_config {
 } clip_text_config;
 
 typedef struct clip_vision_config {
-	int width;
+	int width;             /* hidden_size W */
 	int n_layers;
 	int n_heads;
-	int mlp_width;
-	int image_size;
-	int patch_size;
+	int mlp_width;         /* intermediate_size F */
+	int image_size;        /* S, the side of the square input in pixels */
+	int patch_size;        /* p; the grid is G = S / p patches a side */
+	double ln_eps;
+	clip_activation act;
 } clip_vision_config;
 
 /* One pre-LayerNorm transformer block.  q, k and v are stacked so that one
@@ -71,6 +86,17 @@ typedef struct clip_layer {
 	const float *fc2_b;          /* (W) */
 } clip_layer;
 
+/* The frozen weights of the image encoder (G = image_size / patch_size). */
+typedef struct clip_vision_weights {
+	const float *class_emb;      /* (W) */
+	const float *patch_w;        /* (W, 3 p p) the patch convolution as a matrix, columns (channel, y, x) */
+	const float *pos_emb;        /* (G G + 1, W) class token first, then patches row by row */
+	const float *pre_ln_w, *pre_ln_b;    /* (W) */
+	clip_layer *layers;          /* (n_layers) */
+	const float *post_ln_w, *post_ln_b;  /* (W) on the class token */
+	const float *proj;           /* (P, W) visual projection, no bias */
+} clip_vision_weights;
+
 typedef struct clip_model {
 	char *dir;
 	clip_text_config text;
@@ -82,8 +108,12 @@ typedef struct clip_model {
 	clip_layer *layers;          /* (n_layers) */
 	const float *lnf_w, *lnf_b;  /* (W) final LayerNorm */
 	const float *proj;           /* (P, W) text projection, no bias */
+	int has_vision;              /* the checkpoint has the image encoder */
+	clip_vision_weights vis;     /* valid when has_vision */
+	uint64_t vision_checksum;    /* hash of the vision weights and config, 0 without them */
 	float *memory;               /* every tensor above, one allocation */
 	size_t n_floats;
+	size_t n_vision_floats;      /* the image encoder's share of n_floats */
 } clip_model;
 
 /* Loads config.json and model.safetensors from dir.  Errors name the file,
@@ -95,7 +125,8 @@ void clip_model_free(clip_model *m);
 /* Reads only config.json of dir into m's configuration fields (no weights). */
 tp_status clip_model_read_config(const char *path, clip_model *m);
 
-/* Bytes of float32 weights of the text encoder. */
+/* Bytes of float32 weights held: the text encoder, plus the image encoder
+ * when the checkpoint has it. */
 size_t clip_model_bytes(const clip_model *m);
 
 #endif

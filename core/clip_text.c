@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <cblas.h>
+#include "clip_ops.h"
 #include "clip_text.h"
 
 struct clip_acts {
@@ -180,100 +181,6 @@ void clip_text_embed(const clip_model *m, const int *ids, int len, int start, fl
 
 /* ---- kernels ---- */
 
-/* y (n, W) = LayerNorm(x (n, W)) * w + b; stats (n, 2) gets mean and 1/std. */
-static void layernorm_forward(float *y, float *stats, const float *x, int n, int W,
-			      const float *w, const float *b, double eps)
-{
-	for (int i = 0; i < n; i++) {
-		const float *xi = x + (size_t)i * W;
-		float *yi = y + (size_t)i * W;
-		double mean = 0.0, var = 0.0;
-		float rstd;
-
-		for (int j = 0; j < W; j++)
-			mean += xi[j];
-		mean /= W;
-		for (int j = 0; j < W; j++)
-			var += ((double)xi[j] - mean) * ((double)xi[j] - mean);
-		var /= W;
-		rstd = (float)(1.0 / sqrt(var + eps));
-		for (int j = 0; j < W; j++)
-			yi[j] = ((xi[j] - (float)mean) * rstd) * w[j] + b[j];
-		stats[2 * i] = (float)mean;
-		stats[2 * i + 1] = rstd;
-	}
-}
-
-/* dx (n, W) += dL/dx of the LayerNorm given dy (n, W) and its input x. */
-static void layernorm_backward(float *dx, const float *dy, const float *x, const float *stats,
-			       int n, int W, const float *w)
-{
-	for (int i = 0; i < n; i++) {
-		const float *xi = x + (size_t)i * W, *dyi = dy + (size_t)i * W;
-		float *dxi = dx + (size_t)i * W;
-		float mean = stats[2 * i], rstd = stats[2 * i + 1];
-		double g_mean = 0.0, gx_mean = 0.0;
-
-		for (int j = 0; j < W; j++) {
-			float g = dyi[j] * w[j];
-			float xhat = (xi[j] - mean) * rstd;
-
-			g_mean += g;
-			gx_mean += (double)g * xhat;
-		}
-		g_mean /= W;
-		gx_mean /= W;
-		for (int j = 0; j < W; j++) {
-			float g = dyi[j] * w[j];
-			float xhat = (xi[j] - mean) * rstd;
-
-			dxi[j] += rstd * (g - (float)g_mean - xhat * (float)gx_mean);
-		}
-	}
-}
-
-static void add_bias(float *y, const float *b, int n, int width)
-{
-	for (int i = 0; i < n; i++) {
-		float *row = y + (size_t)i * width;
-
-		for (int j = 0; j < width; j++)
-			row[j] += b[j];
-	}
-}
-
-/* y = act(h) for count values. */
-static void activation_forward(float *y, const float *h, size_t count, clip_activation act)
-{
-	if (act == CLIP_ACT_QUICK_GELU) {
-		for (size_t i = 0; i < count; i++)
-			y[i] = h[i] / (1.0f + expf(-1.702f * h[i]));
-	} else {
-		for (size_t i = 0; i < count; i++)
-			y[i] = 0.5f * h[i] * (1.0f + erff(h[i] * (float)M_SQRT1_2));
-	}
-}
-
-/* d (count) *= act'(h). */
-static void activation_backward(float *d, const float *h, size_t count, clip_activation act)
-{
-	if (act == CLIP_ACT_QUICK_GELU) {
-		for (size_t i = 0; i < count; i++) {
-			float s = 1.0f / (1.0f + expf(-1.702f * h[i]));
-
-			d[i] *= s + 1.702f * h[i] * s * (1.0f - s);
-		}
-	} else {
-		const float inv_sqrt_2pi = 0.3989422804014327f;
-
-		for (size_t i = 0; i < count; i++) {
-			float cdf = 0.5f * (1.0f + erff(h[i] * (float)M_SQRT1_2));
-
-			d[i] *= cdf + h[i] * inv_sqrt_2pi * expf(-0.5f * h[i] * h[i]);
-		}
-	}
-}
-
 /* The keys and values one sequence attends to: rows of a prefix's qkv
  * (P rows) and of the sequence's own qkv. */
 typedef struct kv_source {
@@ -386,10 +293,10 @@ static void layer_forward(const clip_model *m, clip_acts *a, int l, const clip_a
 	float *h = a->h + (size_t)l * T * F;
 
 	/* attention block */
-	layernorm_forward(a->s_ln, a->ln1_stats + (size_t)l * T * 2, x, T, W, w->ln1_w, w->ln1_b, m->text.ln_eps);
+	clip_layernorm_forward(a->s_ln, a->ln1_stats + (size_t)l * T * 2, x, T, W, w->ln1_w, w->ln1_b, m->text.ln_eps);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, 3 * W, W, 1.0f, a->s_ln, W,
 		    w->qkv_w, W, 0.0f, qkv, 3 * W);
-	add_bias(qkv, w->qkv_b, T, 3 * W);
+	clip_add_bias(qkv, w->qkv_b, T, 3 * W);
 	for (int i = 0; i < a->n; i++) {
 		kv_source s = { NULL, 0, qkv + (size_t)a->start[i] * 3 * W };
 
@@ -403,18 +310,18 @@ static void layer_forward(const clip_model *m, clip_acts *a, int l, const clip_a
 	memcpy(mid, x, tw * sizeof *mid);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, W, W, 1.0f, a->s_big, W,
 		    w->out_w, W, 1.0f, mid, W);
-	add_bias(mid, w->out_b, T, W);
+	clip_add_bias(mid, w->out_b, T, W);
 
 	/* MLP block */
-	layernorm_forward(a->s_ln, a->ln2_stats + (size_t)l * T * 2, mid, T, W, w->ln2_w, w->ln2_b, m->text.ln_eps);
+	clip_layernorm_forward(a->s_ln, a->ln2_stats + (size_t)l * T * 2, mid, T, W, w->ln2_w, w->ln2_b, m->text.ln_eps);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, F, W, 1.0f, a->s_ln, W,
 		    w->fc1_w, W, 0.0f, h, F);
-	add_bias(h, w->fc1_b, T, F);
-	activation_forward(a->s_big, h, (size_t)T * F, m->text.act);
+	clip_add_bias(h, w->fc1_b, T, F);
+	clip_activation_forward(a->s_big, h, (size_t)T * F, m->text.act);
 	memcpy(a->resid + (l + 1) * tw, mid, tw * sizeof *mid);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, W, F, 1.0f, a->s_big, F,
 		    w->fc2_w, F, 1.0f, a->resid + (l + 1) * tw, W);
-	add_bias(a->resid + (l + 1) * tw, w->fc2_b, T, W);
+	clip_add_bias(a->resid + (l + 1) * tw, w->fc2_b, T, W);
 }
 
 tp_status clip_text_forward(const clip_model *m, clip_acts *a, const float *x,
@@ -447,9 +354,9 @@ tp_status clip_text_pool(const clip_model *m, clip_acts *a, const int *pool, flo
 			return tp_fail(TP_ERR_VALUE, "text encoder: pooled position %d is outside sequence %d of length %d",
 				       pool[i], i, a->len[i]);
 		a->pool[i] = pool[i];
-		layernorm_forward(a->pooled + (size_t)i * W, a->lnf_stats + 2 * i,
-				  top + (size_t)(a->start[i] + pool[i]) * W, 1, W, m->lnf_w, m->lnf_b,
-				  m->text.ln_eps);
+		clip_layernorm_forward(a->pooled + (size_t)i * W, a->lnf_stats + 2 * i,
+				       top + (size_t)(a->start[i] + pool[i]) * W, 1, W, m->lnf_w, m->lnf_b,
+				       m->text.ln_eps);
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->n, m->proj_dim, W, 1.0f, a->pooled, W,
 		    m->proj, W, 0.0f, features, m->proj_dim);
@@ -467,11 +374,11 @@ static void layer_backward(const clip_model *m, clip_acts *a, int l, float *dres
 	/* MLP block: dres is dL/d(output of layer l) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, F, W, 1.0f, dres, W,
 		    w->fc2_w, F, 0.0f, a->s_big, F);
-	activation_backward(a->s_big, a->h + (size_t)l * T * F, (size_t)T * F, m->text.act);
+	clip_activation_backward(a->s_big, a->h + (size_t)l * T * F, (size_t)T * F, m->text.act);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, W, F, 1.0f, a->s_big, F,
 		    w->fc1_w, W, 0.0f, a->s_ln, W);
 	memcpy(dmid, dres, tw * sizeof *dmid);
-	layernorm_backward(dmid, a->s_ln, a->mid + l * tw, a->ln2_stats + (size_t)l * T * 2, T, W, w->ln2_w);
+	clip_layernorm_backward(dmid, a->s_ln, a->mid + l * tw, a->ln2_stats + (size_t)l * T * 2, T, W, w->ln2_w);
 
 	/* attention block */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, W, W, 1.0f, dmid, W,
@@ -496,7 +403,7 @@ static void layer_backward(const clip_model *m, clip_acts *a, int l, float *dres
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, W, 3 * W, 1.0f, a->s_qkv, 3 * W,
 		    w->qkv_w, W, 0.0f, a->s_ln, W);
 	memcpy(dres, dmid, tw * sizeof *dres);
-	layernorm_backward(dres, a->s_ln, a->resid + l * tw, a->ln1_stats + (size_t)l * T * 2, T, W, w->ln1_w);
+	clip_layernorm_backward(dres, a->s_ln, a->resid + l * tw, a->ln1_stats + (size_t)l * T * 2, T, W, w->ln1_w);
 }
 
 void clip_text_backward(const clip_model *m, clip_acts *a, const float *dfeatures,
@@ -514,8 +421,8 @@ void clip_text_backward(const clip_model *m, clip_acts *a, const float *dfeature
 		for (int i = 0; i < a->n; i++) {
 			size_t row = (size_t)(a->start[i] + a->pool[i]) * W;
 
-			layernorm_backward(dres + row, a->pooled + (size_t)i * W, top + row,
-					   a->lnf_stats + 2 * i, 1, W, m->lnf_w);
+			clip_layernorm_backward(dres + row, a->pooled + (size_t)i * W, top + row,
+						a->lnf_stats + 2 * i, 1, W, m->lnf_w);
 		}
 	}
 	for (int l = m->text.n_layers - 1; l >= 0; l--)

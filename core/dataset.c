@@ -847,11 +847,36 @@ done:
 	return st;
 }
 
+/* Fails on the first input file that cannot be opened, in the order the
+ * user names them (features first), before any is parsed. */
+static tp_status features_check_files(const features_options *o)
+{
+	const char *paths[] = { o->features, o->labels, o->classes, o->test_features, o->test_labels,
+				o->text_features };
+	const char *roles[] = { "features", "labels", "class names", "test features", "test labels",
+				"text features" };
+
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		FILE *f;
+
+		if (!paths[i])
+			continue;
+		f = fopen(paths[i], "rb");
+		if (!f)
+			return tp_fail(TP_ERR_IO, "load features: cannot open the %s file '%s': %s: check the path",
+				       roles[i], paths[i], strerror(errno));
+		fclose(f);
+	}
+	return TP_OK;
+}
+
 tp_status dataset_load_features(const features_options *o, dataset **out)
 {
 	dataset *ds;
 	tp_status st = features_check_options(o);
 
+	if (st == TP_OK)
+		st = features_check_files(o);
 	if (st != TP_OK)
 		return st;
 	ds = calloc(1, sizeof *ds);

@@ -53,7 +53,8 @@ double loss_ce(const float *z, int y, int n_classes, float *dz)
 	if (dz)
 		for (int c = 0; c < n_classes; c++)
 			dz[c] = (float)(exp(logp[c]) - (c == y));
-	return -logp[y];
+	/* rounding can make log p_y a hair above 0; the loss is never negative */
+	return logp[y] < 0.0 ? -logp[y] : 0.0;
 }
 
 double loss_gce(const float *z, int y, double q, int n_classes, float *dz)

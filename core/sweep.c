@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "files.h"
 #include "selector.h"
 #include "sweep.h"
 
@@ -362,7 +363,10 @@ tp_status sweep_run(const dataset *data, const train_config *base, int epochs,
 		if (st != TP_OK)
 			return st;
 	} else {
-		FILE *f = fopen(runs_path, "w");
+		FILE *f;
+
+		files_make_parents(runs_path);
+		f = fopen(runs_path, "w");
 
 		if (!f)
 			return tp_fail(TP_ERR_IO, "sweep: cannot create '%s': %s", runs_path, strerror(errno));
@@ -496,7 +500,10 @@ tp_status sweep_write_table(const sweep_grid *g, int epochs, const sweep_result 
 			    const char *csv_path, const char *md_path)
 {
 	if (csv_path) {
-		FILE *f = fopen(csv_path, "w");
+		FILE *f;
+
+		files_make_parents(csv_path);
+		f = fopen(csv_path, "w");
 
 		if (!f)
 			return tp_fail(TP_ERR_IO, "sweep: cannot write '%s': %s", csv_path, strerror(errno));
@@ -523,7 +530,10 @@ tp_status sweep_write_table(const sweep_grid *g, int epochs, const sweep_result 
 			return tp_fail(TP_ERR_IO, "sweep: writing '%s' failed: %s", csv_path, strerror(errno));
 	}
 	if (md_path) {
-		FILE *f = fopen(md_path, "w");
+		FILE *f;
+
+		files_make_parents(md_path);
+		f = fopen(md_path, "w");
 
 		if (!f)
 			return tp_fail(TP_ERR_IO, "sweep: cannot write '%s': %s", md_path, strerror(errno));

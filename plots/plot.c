@@ -11,6 +11,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 
+#include "files.h"
 #include "plot.h"
 #include "plot_draw.h"
 
@@ -163,22 +164,6 @@ static tp_status plot_render(plot_draw_fn draw, const void *data, const char *na
 	return TP_OK;
 }
 
-/* Creates the folders above path that do not exist yet (as mkdir -p);
- * failures show up when the file itself is opened. */
-static void parent_folders_create(const char *path)
-{
-	char *copy = strdup(path);
-
-	if (!copy)
-		return;
-	for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(copy, 0777);
-		*slash = '/';
-	}
-	free(copy);
-}
-
 tp_status plot_file(const char *path, const char *name, double width, double height,
 		    plot_draw_fn draw, const void *data)
 {
@@ -189,7 +174,7 @@ tp_status plot_file(const char *path, const char *name, double width, double hei
 
 	if (format == PLOT_FORMAT_UNKNOWN)
 		return tp_fail(TP_ERR_VALUE, "plot: '%s' has no known extension: end the name in .png, .svg or .pdf", path);
-	parent_folders_create(path);
+	files_make_parents(path);
 	file = fopen(path, "wb");
 	if (!file)
 		return tp_fail(TP_ERR_IO, "plot: cannot write '%s': %s: check that the folder exists and is writable",

@@ -5,7 +5,7 @@ set -e
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libopenblas-dev libgsl-dev \
-libcairo2-dev libncurses-dev libreadline-dev zlib1g-dev libsqlite3-dev libcjson-dev libpcre2-dev libutf8proc-dev dataset-fashion-mnist tmux fonts-dejavu-core poppler-utils"
+libcairo2-dev libncurses-dev libreadline-dev zlib1g-dev libsqlite3-dev libcjson-dev libpcre2-dev libutf8proc-dev libpng-dev libjpeg-dev dataset-fashion-mnist tmux fonts-dejavu-core poppler-utils"
 
 missing=""
 for p in $PACKAGES; do

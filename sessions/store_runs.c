@@ -510,7 +510,7 @@ tp_status store_run_get(store *s, long run, store_run *out)
 		return st;
 	if (n == 0) {
 		free(list);
-		return tp_fail(TP_ERR_VALUE, "no run %ld in '%s': 'runs' lists them", run, s->path);
+		return tp_fail(TP_ERR_VALUE, "run %ld is not in the store '%s': 'runs' lists the recorded runs", run, s->path);
 	}
 	*out = list[0];
 	free(list);

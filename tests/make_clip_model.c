@@ -1,10 +1,12 @@
 /* Writes a small random CLIP model in the Hugging Face layout, and image
  * features to go with it, for the command-line tests:
- *   config.json, model.safetensors   F32 text encoder, random weights
+ *   config.json, model.safetensors   F32 text encoder, random weights, and
+ *                                    an image encoder when VISION is given
  *   features.npy (N, P)              clustered, one cluster per class
  *   labels.txt, classes.txt          N labels, C class names
  * No vocab.json or merges.txt: the tests copy CLIP's own.
- * usage: make_clip_model DIR VOCAB_SIZE WIDTH LAYERS HEADS PROJ */
+ * usage: make_clip_model DIR VOCAB_SIZE WIDTH LAYERS HEADS PROJ [VISION]
+ * VISION is WIDTH,LAYERS,HEADS,IMAGE_SIZE,PATCH_SIZE of the image encoder. */
 #include "config.h"
 
 #include <math.h>
@@ -34,6 +36,7 @@ static double uniform(void)
 typedef struct tensor {
 	char name[96];
 	long rows, cols;   /* cols 0 for a vector, rows 0 too for a scalar */
+	long d2, d3;       /* the last two sizes of a 4-D tensor, else 0 */
 	int kind;          /* 0 random, 1 ones, 2 zeros, 3 log(100) */
 } tensor;
 
@@ -47,15 +50,63 @@ static void add(const char *name, long rows, long cols, int kind)
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->rows = rows;
 	t->cols = cols;
+	t->d2 = t->d3 = 0;
 	t->kind = kind;
 }
 
 static long count(const tensor *t)
 {
-	return (t->rows ? t->rows : 1) * (t->cols ? t->cols : 1);
+	return (t->rows ? t->rows : 1) * (t->cols ? t->cols : 1) * (t->d2 ? t->d2 * t->d3 : 1);
 }
 
-static int write_model(const char *dir, long vocab, long width, int layers, int heads, long proj)
+typedef struct vision_size {
+	long width;
+	int layers, heads;
+	long image, patch;
+} vision_size;
+
+/* The tensors of an image encoder of size v, F = 4 W. */
+static void add_vision(const vision_size *v, long proj)
+{
+	char name[96];
+	long W = v->width, G = v->image / v->patch;
+	static const char *const parts[] = { "q_proj", "k_proj", "v_proj", "out_proj" };
+
+	add("vision_model.embeddings.class_embedding", W, 0, 0);
+	add("vision_model.embeddings.patch_embedding.weight", W, 3, 0);
+	tensors[n_tensors - 1].d2 = tensors[n_tensors - 1].d3 = v->patch;
+	add("vision_model.embeddings.position_embedding.weight", G * G + 1, W, 0);
+	add("vision_model.pre_layrnorm.weight", W, 0, 1);
+	add("vision_model.pre_layrnorm.bias", W, 0, 2);
+	for (int l = 0; l < v->layers; l++) {
+		for (int p = 0; p < 4; p++) {
+			snprintf(name, sizeof name, "vision_model.encoder.layers.%d.self_attn.%s.weight", l, parts[p]);
+			add(name, W, W, 0);
+			snprintf(name, sizeof name, "vision_model.encoder.layers.%d.self_attn.%s.bias", l, parts[p]);
+			add(name, W, 0, 2);
+		}
+		for (int p = 1; p <= 2; p++) {
+			snprintf(name, sizeof name, "vision_model.encoder.layers.%d.layer_norm%d.weight", l, p);
+			add(name, W, 0, 1);
+			snprintf(name, sizeof name, "vision_model.encoder.layers.%d.layer_norm%d.bias", l, p);
+			add(name, W, 0, 2);
+		}
+		snprintf(name, sizeof name, "vision_model.encoder.layers.%d.mlp.fc1.weight", l);
+		add(name, 4 * W, W, 0);
+		snprintf(name, sizeof name, "vision_model.encoder.layers.%d.mlp.fc1.bias", l);
+		add(name, 4 * W, 0, 2);
+		snprintf(name, sizeof name, "vision_model.encoder.layers.%d.mlp.fc2.weight", l);
+		add(name, W, 4 * W, 0);
+		snprintf(name, sizeof name, "vision_model.encoder.layers.%d.mlp.fc2.bias", l);
+		add(name, W, 0, 2);
+	}
+	add("vision_model.post_layernorm.weight", W, 0, 1);
+	add("vision_model.post_layernorm.bias", W, 0, 2);
+	add("visual_projection.weight", proj, W, 0);
+}
+
+static int write_model(const char *dir, long vocab, long width, int layers, int heads, long proj,
+		       const vision_size *vision)
 {
 	char path[4096], name[96], *header;
 	size_t size = 0, used = 0, offset = 0;
@@ -90,6 +141,8 @@ static int write_model(const char *dir, long vocab, long width, int layers, int 
 	add("text_model.final_layer_norm.bias", width, 0, 2);
 	add("text_projection.weight", proj, width, 0);
 	add("logit_scale", 0, 0, 3);
+	if (vision)
+		add_vision(vision, proj);
 
 	/* the header */
 	header = malloc(200 * 512);
@@ -102,7 +155,9 @@ static int write_model(const char *dir, long vocab, long width, int layers, int 
 		char shape[64];
 		size_t bytes = (size_t)count(t) * 4;
 
-		if (t->cols)
+		if (t->d2)
+			snprintf(shape, sizeof shape, "[%ld, %ld, %ld, %ld]", t->rows, t->cols, t->d2, t->d3);
+		else if (t->cols)
 			snprintf(shape, sizeof shape, "[%ld, %ld]", t->rows, t->cols);
 		else if (t->rows)
 			snprintf(shape, sizeof shape, "[%ld]", t->rows);
@@ -127,9 +182,9 @@ static int write_model(const char *dir, long vocab, long width, int layers, int 
 	free(header);
 	for (int i = 0; i < n_tensors; i++) {
 		const tensor *t = &tensors[i];
-		double scale = t->cols ? 1.0 / sqrt((double)t->cols) : 0.0;
+		double scale = t->cols ? 1.0 / sqrt((double)t->cols * (t->d2 ? t->d2 * t->d3 : 1)) : 0.0;
 
-		if (i < 2)
+		if (i < 2 || (t->cols == 0 && t->kind == 0))
 			scale = 0.1;
 		for (long k = 0; k < count(t); k++) {
 			float v;
@@ -157,8 +212,11 @@ static int write_model(const char *dir, long vocab, long width, int layers, int 
 		"  \"text_config\": {\"vocab_size\": %ld, \"hidden_size\": %ld, \"intermediate_size\": %ld,\n"
 		"    \"num_attention_heads\": %d, \"num_hidden_layers\": %d, \"max_position_embeddings\": 77,\n"
 		"    \"hidden_act\": \"quick_gelu\", \"eos_token_id\": 2},\n"
-		"  \"vision_config\": {\"hidden_size\": 64, \"patch_size\": 32}\n}\n",
-		proj, vocab, width, 4 * width, heads, layers);
+		"  \"vision_config\": {\"hidden_size\": %ld, \"num_hidden_layers\": %d, \"num_attention_heads\": %d,\n"
+		"    \"intermediate_size\": %ld, \"image_size\": %ld, \"patch_size\": %ld}\n}\n",
+		proj, vocab, width, 4 * width, heads, layers,
+		vision ? vision->width : 64, vision ? vision->layers : 12, vision ? vision->heads : 12,
+		vision ? 4 * vision->width : 3072, vision ? vision->image : 224, vision ? vision->patch : 32);
 	return fclose(f);
 }
 
@@ -199,11 +257,15 @@ static int write_data(const char *dir, long proj)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: make_clip_model DIR VOCAB_SIZE WIDTH LAYERS HEADS PROJ\n");
+	vision_size v;
+
+	if ((argc != 7 && argc != 8) ||
+	    (argc == 8 && sscanf(argv[7], "%ld,%d,%d,%ld,%ld", &v.width, &v.layers, &v.heads, &v.image, &v.patch) != 5)) {
+		fprintf(stderr, "usage: make_clip_model DIR VOCAB_SIZE WIDTH LAYERS HEADS PROJ [VISION_WIDTH,LAYERS,HEADS,IMAGE_SIZE,PATCH_SIZE]\n");
 		return 2;
 	}
-	if (write_model(argv[1], atol(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]), atol(argv[6])) != 0 ||
+	if (write_model(argv[1], atol(argv[2]), atol(argv[3]), atoi(argv[4]), atoi(argv[5]), atol(argv[6]),
+			argc == 8 ? &v : NULL) != 0 ||
 	    write_data(argv[1], atol(argv[6])) != 0) {
 		fprintf(stderr, "make_clip_model: cannot write into %s\n", argv[1]);
 		return 1;

@@ -1,7 +1,7 @@
-/* Commands of the model group: loading a CLIP checkpoint, zero-shot
- * classification, the CoOp head's settings, and inspection commands that
- * write text features, context vectors and gradients for comparison with
- * another implementation.
+/* Commands of the model group: loading a CLIP checkpoint, encoding images
+ * (the exec functions are in cmd_images.c), zero-shot classification, the
+ * CoOp head's settings, and inspection commands that write text features,
+ * context vectors and gradients for comparison with another implementation.
  *
  * The loaded model and the CoOp settings live in this file's model_state.
  * `set head coop` points the trainer's create_head at model_create_head(),
@@ -293,6 +293,11 @@ int cmd_model_show_head(const workbench *wb)
 	return 1;
 }
 
+const clip_model *cmd_model_current(void)
+{
+	return ms.model;
+}
+
 /* ---- commands ---- */
 
 static tp_status need_model(const command *cmd)
@@ -341,9 +346,11 @@ static tp_status cmd_load_model(workbench *wb, const command *cmd, const cmd_arg
 		   m->text.width, m->text.n_layers, m->text.n_heads, m->text.mlp_width,
 		   m->text.act == CLIP_ACT_QUICK_GELU ? "quick_gelu" : "gelu",
 		   m->text.context_length, m->text.vocab_size);
-	out_printf("  vision: width %d, %d layers, %d heads, image %d, patch %d (not loaded: features come from files)\n",
-		   m->vision.width, m->vision.n_layers, m->vision.n_heads, m->vision.image_size, m->vision.patch_size);
-	out_printf("  projection %d, logit scale %.2f (exp of %.4f), %.1f MB of float32 text weights\n",
+	out_printf("  vision: width %d, %d layers, %d heads, image %d, patch %d, %s\n",
+		   m->vision.width, m->vision.n_layers, m->vision.n_heads, m->vision.image_size, m->vision.patch_size,
+		   m->has_vision ? "loaded ('load images DIR' encodes image folders)"
+				 : "not in the checkpoint (image features come from 'load features')");
+	out_printf("  projection %d, logit scale %.2f (exp of %.4f), %.1f MB of float32 weights\n",
 		   m->proj_dim, exp(m->logit_scale), m->logit_scale, (double)clip_model_bytes(m) / (1 << 20));
 	if (!ms.use_coop)
 		out_printf("'set head coop' trains CoOp prompts through this model\n");
@@ -668,10 +675,26 @@ static const cmd_option grad_opts[] = {
 const command commands_model[] = {
 	{ "load model", "DIR", "load a CLIP checkpoint in the Hugging Face layout",
 	  "DIR holds config.json, model.safetensors (F32, F16 or BF16), vocab.json and merges.txt, "
-	  "as published for openai/clip-vit-base-patch32 and the other CLIP models. Only the text "
-	  "encoder's weights are read; image features come from 'load features'. Drops a run "
+	  "as published for openai/clip-vit-base-patch32 and the other CLIP models. The text "
+	  "encoder is always read; the image encoder too when the checkpoint has its "
+	  "vision_model tensors, for 'load images' and 'encode images'. Drops a run "
 	  "whose heads used the previous model.",
 	  1, 1, CMD_CHANGES_STATE, NULL, NULL, cmd_load_model },
+	{ "load images", "DIR|FILE.csv", "encode an image folder or CSV list with the model's image encoder",
+	  "DIR holds one sub-folder per class (the class name), or train/ and test/ folders each "
+	  "with class sub-folders. FILE.csv lists path,label or path,label,split lines (label: "
+	  "class name or 0-based index; split: train or test) with --classes naming the classes. "
+	  "Images are PNG or JPEG, resized and cropped as CLIP does. Features are cached in "
+	  "DIR/.twinprompt-cache (beside FILE.csv for a list), keyed by the model's weights and "
+	  "each file's path, size and modification time, so a second load reads them back, a "
+	  "changed file is encoded again and an interrupted encoding (Ctrl-C) resumes. Unreadable "
+	  "or non-image files are skipped with a warning. Drops the noise and the run.",
+	  1, 1, CMD_CHANGES_STATE, load_images_options, NULL, cmd_load_images },
+	{ "encode images", "PATH...", "write the normalised image features of image files",
+	  "Each PATH is a PNG or JPEG file, or a folder whose files (at any depth, sorted) are "
+	  "all encoded. The rows, L2-normalised, are written in order to --out; a file that "
+	  "cannot be read is an error. Nothing is cached.",
+	  1, CMD_MAX_ARGS, 0, encode_images_options, NULL, cmd_encode_images },
 	{ "zeroshot", "[TEMPLATE]", "zero-shot accuracy of the model's class text features",
 	  "Encodes TEMPLATE with {} replaced by each class name (underscores become spaces; default "
 	  "\"a photo of a {}.\") and classifies every sample by its nearest class feature. The "

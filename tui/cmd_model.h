@@ -4,6 +4,8 @@
 #ifndef TP_CMD_MODEL_H
 #define TP_CMD_MODEL_H
 
+#include "clip_model.h"
+#include "commands.h"
 #include "status.h"
 #include "workbench.h"
 
@@ -19,5 +21,15 @@ int cmd_model_set(workbench *wb, const char *key, const char *value, tp_status *
  * settings; returns 0 (printing nothing) while the vector head is chosen
  * and no model is loaded. */
 int cmd_model_show_head(const workbench *wb);
+
+/* The loaded CLIP model, or NULL before 'load model'. */
+const clip_model *cmd_model_current(void);
+
+/* Exec functions of the image commands (tui/cmd_images.c), listed in the
+ * model group's table. */
+tp_status cmd_load_images(workbench *wb, const command *cmd, const cmd_args *a);
+tp_status cmd_encode_images(workbench *wb, const command *cmd, const cmd_args *a);
+extern const cmd_option load_images_options[];
+extern const cmd_option encode_images_options[];
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "cmd_session.h"
 #include "commands.h"
+#include "files.h"
 #include "output.h"
 #include "session_record.h"
 
@@ -885,6 +886,8 @@ static tp_status export_select(store *s, const command *cmd, const cmd_args *a, 
 	long id;
 	tp_status st;
 
+	if (cmd_has(cmd, a, "all") && which)
+		return tp_fail(TP_ERR_VALUE, "export metrics: --run %s and --all exclude each other: give one of them", which);
 	if (cmd_has(cmd, a, "all"))
 		return store_run_list(s, 0, runs, n);
 	if (!which) {
@@ -929,6 +932,7 @@ static tp_status cmd_export_metrics(workbench *wb, const command *cmd, const cmd
 		st = export_select(s, cmd, a, &runs, &n);
 	if (st != TP_OK)
 		return st;
+	files_make_parents(path);
 	f = fopen(path, "w");
 	if (!f) {
 		store_run_list_free(runs, n);

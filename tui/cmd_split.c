@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "files.h"
 #include "output.h"
 #include "selector.h"
 
@@ -298,6 +299,7 @@ tp_status cmd_export_split(workbench *wb, const command *cmd, const cmd_args *a)
 		split_prob(wb, k, g[k], p[k]);
 	}
 
+	files_make_parents(path);
 	f = fopen(path, "w");
 	if (!f) {
 		st = tp_fail(TP_ERR_IO, "export split: cannot write '%s': %s", path, strerror(errno));

@@ -131,8 +131,8 @@ tp_status cmd_sweep(workbench *wb, const command *cmd, const cmd_args *a)
 	snprintf(csv_path, sizeof csv_path, "%s.csv", prefix);
 	snprintf(md_path, sizeof md_path, "%s.md", prefix);
 
-	out_printf("sweep: %d runs of %d epochs on %s; finished runs go to %s\n", sweep_count(&g), epochs,
-		   wb->base->name, runs_path);
+	out_printf("sweep: %d run%s of %d epochs on %s; finished runs go to %s\n", sweep_count(&g),
+		   sweep_count(&g) == 1 ? "" : "s", epochs, wb->base->name, runs_path);
 	progress.data = wb->base;
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);
 	st = sweep_run(wb->base, &wb->config, epochs, &g, runs_path, &hooks);

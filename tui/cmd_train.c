@@ -234,7 +234,7 @@ tp_status cmd_reset(workbench *wb, const command *cmd, const cmd_args *a)
 
 static void print_epoch_header(int n_heads)
 {
-	out_printf("epoch        lr    loss  test A  test B  ensem  target  clean A  clean B    F1 A  AUROC A    time\n");
+	out_printf("epoch        lr     loss  test A  test B  ensem  target  clean A  clean B    F1 A  AUROC A    time\n");
 	(void)n_heads;
 }
 
@@ -260,7 +260,7 @@ static void on_epoch(const epoch_report *r, void *user)
 	/* record first, so that a printed epoch is always a saved one */
 	wb_notify_epoch(wb, r);
 	out_progress_end();
-	out_printf("%5d  %8.2e  %6.4f  %6s  %6s  %5s  %6s  %7d  %7s  %6s  %7s  %5.2fs%s\n",
+	out_printf("%5d  %8.2e  %7.4f  %6s  %6s  %5s  %6s  %7d  %7s  %6s  %7s  %5.2fs%s\n",
 		   r->epoch, r->lr, r->train_loss,
 		   out_num(b[0], 16, r->test_acc[0], 4), out_num(b[1], 16, r->test_acc[1], 4),
 		   out_num(b[2], 16, r->test_acc[2], 3), out_num(b[3], 16, r->target_acc, 4),
@@ -287,20 +287,11 @@ static void on_batch(int batch, int n_batches, void *user)
 		out_progress("epoch", batch, n_batches);
 }
 
-static double wall_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 tp_status cmd_train(workbench *wb, const command *cmd, const cmd_args *a)
 {
 	train_hooks hooks = { on_epoch, should_stop, on_batch, wb };
 	long n = 0;
 	int done;
-	double start;
 	tp_status st;
 
 	if (a->argc == 1 && (st = parse_long("train: EPOCHS", a->argv[0], 1, 100000, &n)) != TP_OK)
@@ -321,15 +312,12 @@ tp_status cmd_train(workbench *wb, const command *cmd, const cmd_args *a)
 	}
 	wb->verbose = cmd_has(cmd, a, "verbose");
 	print_epoch_header(train_n_heads(wb->run));
-	start = wall_seconds();
 	st = train_run(wb->run, (int)n, &hooks);
 	out_progress_end();
 	if (st != TP_OK)
 		return st;
 	if (train_epochs_done(wb->run) == wb->config.epochs) {
-		double seconds = wall_seconds() - start;
-
-		wb_record_result(wb, seconds);
+		wb_record_result(wb);
 		out_printf("schedule complete: %d epochs ('results' compares the finished runs)\n", wb->config.epochs);
 	}
 	return TP_OK;
@@ -359,19 +347,19 @@ tp_status cmd_results(workbench *wb, const command *cmd, const cmd_args *a)
 		out_printf("no finished runs yet: 'train' a whole schedule first\n");
 		return TP_OK;
 	}
-	out_printf("method  noise          epochs  test A  test B  ensemble  precision  recall      F1   AUROC    time\n");
+	out_printf("method           noise          epochs  test A  test B  ensemble  precision  recall      F1   AUROC    time\n");
 	for (int i = 0; i < wb->n_results; i++) {
 		const run_result *r = &wb->results[i];
 		const split_quality *q = &r->split[0];
 		char b[7][16];
 
-		out_printf("%-6s  %-13s  %6d  %6s  %6s  %8s  %9s  %6s  %6s  %6s  %5.1fs\n",
+		out_printf("%-15s  %-13s  %6d  %6s  %6s  %8s  %9s  %6s  %6s  %6s  %5.1fs\n",
 			   r->method, r->noise, r->epochs,
 			   out_num(b[0], 16, r->test_acc[0], 4), out_num(b[1], 16, r->test_acc[1], 4),
 			   out_num(b[2], 16, r->test_acc[2], 4), out_num(b[3], 16, q->precision, 4),
 			   out_num(b[4], 16, q->recall, 4), out_num(b[5], 16, q->f1, 4),
 			   out_num(b[6], 16, q->auroc_posterior, 4), r->seconds);
 	}
-	out_printf("(split columns: head A's GMM split at the last epoch, noisy class against the truth)\n");
+	out_printf("(split columns: head A's split at the last epoch, made by the run's selector, noisy class against the truth)\n");
 	return TP_OK;
 }

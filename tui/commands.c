@@ -259,10 +259,13 @@ void command_print_usage(const command *cmd)
 	if (cmd->args_usage && cmd->args_usage[0])
 		out_printf(" %s", cmd->args_usage);
 	for (const cmd_option *o = cmd->options; o && o->name; o++) {
+		/* an option whose help says "(required)" is shown without brackets */
+		int required = o->help && strstr(o->help, "(required)");
+
 		if (o->type == OPT_FLAG)
-			out_printf(" [--%s]", o->name);
+			out_printf(required ? " --%s" : " [--%s]", o->name);
 		else
-			out_printf(" [--%s %s]", o->name, o->value_name);
+			out_printf(required ? " --%s %s" : " [--%s %s]", o->name, o->value_name);
 	}
 	out_printf("\n");
 }

@@ -81,18 +81,13 @@ static void print_epoch(const epoch_report *r)
 static void on_epoch(const epoch_report *r, void *user)
 {
 	workbench *wb = user;
-	int n;
-	const epoch_report *h = train_history(wb->run, &n);
 
-	print_epoch(r);
+	/* record first, so that a printed epoch is always a saved one */
 	wb_notify_epoch(wb, r);
+	print_epoch(r);
 	if (r->epoch == wb->config.epochs) {
-		double seconds = 0.0;
-
-		/* the trainer's own time; the dashboard's drawing is not in it */
-		for (int i = 0; i < n; i++)
-			seconds += h[i].seconds;
-		wb_record_result(wb, seconds);
+		/* the trainer's own time is recorded; the dashboard's drawing is not in it */
+		wb_record_result(wb);
 		out_printf("schedule complete: %d epochs ('results' compares the finished runs)\n", r->epoch);
 	}
 }
@@ -341,6 +336,9 @@ static void run_command_line(dash_state *s)
 	if (repl_execute_line(s->wb, s->cmdline, NULL, 1) == REPL_QUIT)
 		s->quit = 1;
 	s->cmd_len = 0;
+	/* the hint to load data is stale once a command loaded some */
+	if (s->wb->data && strncmp(s->message, "no data", 7) == 0)
+		s->message[0] = '\0';
 }
 
 /* Checks that every key's command is in the command table. */

@@ -2,6 +2,7 @@
  * models on data with noisy labels. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 		FILE *f = fopen(file, "r");
 
 		if (!f) {
-			perror(file);
+			fprintf(stderr, "twinprompt: cannot open the script '%s': %s: check the path given to -f\n",
+				file, strerror(errno));
 			session_stop();
 			wb_free(&wb);
 			return 2;

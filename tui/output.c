@@ -85,6 +85,11 @@ void out_error(const char *fmt, ...)
 
 void out_progress(const char *label, int done, int total)
 {
+	out_progress_note(label, done, total, NULL);
+}
+
+void out_progress_note(const char *label, int done, int total, const char *note)
+{
 	enum { WIDTH = 30 };
 	int filled;
 
@@ -95,6 +100,8 @@ void out_progress(const char *label, int done, int total)
 	for (int i = 0; i < WIDTH; i++)
 		fputc(i < filled ? '#' : '.', stderr);
 	fprintf(stderr, "] %d/%d", done, total);
+	if (note)
+		fprintf(stderr, " %s\033[K", note);
 	fflush(stderr);
 	progress_shown = 1;
 }

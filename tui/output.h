@@ -21,6 +21,9 @@ void out_set_sink(out_sink_fn fn, void *user);
 /* Progress of long work: a bar redrawn in place when stderr is a terminal,
  * nothing otherwise (the work prints its own result lines). */
 void out_progress(const char *label, int done, int total);
+
+/* As out_progress(), with note (a rate, the time left) after the count. */
+void out_progress_note(const char *label, int done, int total, const char *note);
 void out_progress_end(void);
 
 /* Formats a value with %.*f, or "-" for NaN, into buf. */

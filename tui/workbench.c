@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "selector.h"
 #include "workbench.h"
 
 void wb_init(workbench *wb)
@@ -89,7 +90,7 @@ tp_status wb_ensure_run(workbench *wb)
 	return train_create(wb->data, wb->y_given, &wb->config, &wb->run);
 }
 
-void wb_record_result(workbench *wb, double seconds)
+void wb_record_result(workbench *wb)
 {
 	int n;
 	const epoch_report *h = train_history(wb->run, &n);
@@ -104,7 +105,11 @@ void wb_record_result(workbench *wb, double seconds)
 	wb->results = grown;
 	r = &wb->results[wb->n_results++];
 	memset(r, 0, sizeof *r);
-	snprintf(r->method, sizeof r->method, "%s", train_method_name(wb->config.method));
+	if (wb->config.method == METHOD_TWIN || wb->config.method == METHOD_SINGLE)
+		snprintf(r->method, sizeof r->method, "%s/%s", train_method_name(wb->config.method),
+			 selector_name((selector_kind)wb->config.selector));
+	else
+		snprintf(r->method, sizeof r->method, "%s", train_method_name(wb->config.method));
 	if (wb->noise == NOISE_NONE)
 		snprintf(r->noise, sizeof r->noise, "none");
 	else
@@ -114,7 +119,10 @@ void wb_record_result(workbench *wb, double seconds)
 	memcpy(r->test_acc, h[n - 1].test_acc, sizeof r->test_acc);
 	for (int k = 0; k < r->n_heads; k++)
 		r->split[k] = h[n - 1].split[k].quality;
-	r->seconds = seconds;
+	/* the run's own time, over every train call that built it */
+	r->seconds = 0.0;
+	for (int e = 0; e < n; e++)
+		r->seconds += h[e].seconds;
 }
 
 int wb_add_observer(workbench *wb, const wb_observer *o)

@@ -16,13 +16,13 @@
 
 /* The final figures of one finished schedule, for the `results` table. */
 typedef struct run_result {
-	char method[16];
+	char method[32];        /* "ce", or "twin/gmm" with the selector */
 	char noise[48];
 	int epochs;
 	double test_acc[3];
 	split_quality split[2];
 	int n_heads;
-	double seconds;
+	double seconds;         /* training and evaluation time summed over the epochs */
 } run_result;
 
 typedef struct workbench workbench;
@@ -89,6 +89,6 @@ void wb_notify_command(workbench *wb, int argc, char **argv, unsigned flags, tp_
 void wb_notify_epoch(workbench *wb, const epoch_report *r);
 
 /* Adds the final figures of the current run to the results table. */
-void wb_record_result(workbench *wb, double seconds);
+void wb_record_result(workbench *wb);
 
 #endif
