@@ -16,6 +16,7 @@
 
 #include "noise.h"
 #include "store.h"
+#include "synthetic.h"
 #include "tap.h"
 #include "train.h"
 
@@ -40,47 +41,10 @@ static const char *path_in(const char *name)
 	return p;
 }
 
-static double urand(unsigned *s)
-{
-	*s = *s * 1103515245u + 12345u;
-	return ((*s >> 8) & 0xffffff) / (double)0x1000000;
-}
-
-/* Class c sits around the unit vector e_c, with jitter. */
-static void make_samples(float *x, int *y, int n, unsigned *seed)
-{
-	for (int i = 0; i < n; i++) {
-		double norm = 0.0;
-
-		y[i] = i % C;
-		for (int j = 0; j < D; j++) {
-			x[i * D + j] = (float)(0.6 * (urand(seed) - 0.5) + (j == y[i]));
-			norm += x[i * D + j] * x[i * D + j];
-		}
-		for (int j = 0; j < D; j++)
-			x[i * D + j] = (float)(x[i * D + j] / sqrt(norm));
-	}
-}
-
 static void make_data(void)
 {
-	unsigned seed = 11;
-
-	make_samples(x_train, y_train, N_TRAIN, &seed);
-	make_samples(x_test, y_test, N_TEST, &seed);
-	for (int i = 0; i < N_TRAIN; i++)
-		index_map[i] = i;
-	data.name = "synthetic";
-	data.n_classes = C;
+	synthetic_dataset(&data, C, D, 0.6, 11, x_train, y_train, index_map, N_TRAIN, x_test, y_test, N_TEST);
 	data.class_names = class_names;
-	data.dim = D;
-	data.n_train = N_TRAIN;
-	data.x_train = x_train;
-	data.y_train = y_train;
-	data.train_index = index_map;
-	data.n_test = N_TEST;
-	data.x_test = x_test;
-	data.y_test = y_test;
 	noise_apply(NOISE_SYM, 0.4, 3, y_train, N_TRAIN, C, y_noisy, NULL);
 }
 

@@ -10,6 +10,7 @@
 
 #include "selector.h"
 #include "sweep.h"
+#include "synthetic.h"
 #include "tap.h"
 
 #define C 3
@@ -22,40 +23,9 @@ static int y_train[N_TRAIN], y_test[N_TEST], index_map[N_TRAIN];
 static dataset data;
 static char dir[] = "/tmp/tp_sweep_XXXXXX";
 
-static void make_samples(float *x, int *y, int n, unsigned *s)
-{
-	for (int i = 0; i < n; i++) {
-		double norm = 0.0;
-
-		y[i] = i % C;
-		for (int j = 0; j < D; j++) {
-			*s = *s * 1103515245u + 12345u;
-			x[i * D + j] = (float)(0.3 * (((*s >> 8) & 0xffff) / 65536.0 - 0.5) + (j == y[i]));
-			norm += x[i * D + j] * x[i * D + j];
-		}
-		for (int j = 0; j < D; j++)
-			x[i * D + j] = (float)(x[i * D + j] / sqrt(norm));
-	}
-}
-
 static void make_data(void)
 {
-	unsigned s = 3;
-
-	make_samples(x_train, y_train, N_TRAIN, &s);
-	make_samples(x_test, y_test, N_TEST, &s);
-	for (int i = 0; i < N_TRAIN; i++)
-		index_map[i] = i;
-	data.name = "synthetic";
-	data.n_classes = C;
-	data.dim = D;
-	data.n_train = N_TRAIN;
-	data.x_train = x_train;
-	data.y_train = y_train;
-	data.train_index = index_map;
-	data.n_test = N_TEST;
-	data.x_test = x_test;
-	data.y_test = y_test;
+	synthetic_dataset(&data, C, D, 0.3, 3, x_train, y_train, index_map, N_TRAIN, x_test, y_test, N_TEST);
 }
 
 static void test_parsing(void)
