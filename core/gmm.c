@@ -240,6 +240,7 @@ tp_status gmm_init(gmm *g, const double *loss, int n)
 		}
 	} else {
 		/* nothing to split: stepping and fitting leave it as it is */
+		tp_log(TP_LOG_INFO, "gmm: all %d losses equal %g: every sample is clean", n, loss[0]);
 		next.degenerate = 1;
 		next.converged = 1;
 		params_degenerate(&next);
