@@ -78,8 +78,11 @@ int main(int argc, char **argv)
 	gsl_set_error_handler_off();
 	repl_install_signals();
 	wb_init(&wb);
-	session_start(&wb, no_store ? NULL : store_file ? store_file : "twinprompt.db",
-		      !commands && !file && isatty(STDIN_FILENO));
+	if (no_store)
+		store_file = NULL;
+	else if (!store_file)
+		store_file = "twinprompt.db";
+	session_start(&wb, store_file, !commands && !file && isatty(STDIN_FILENO));
 
 	if (commands) {
 		status = repl_execute_line(&wb, commands, "-c", keep_going) == REPL_ERROR;
