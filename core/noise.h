@@ -48,7 +48,7 @@ tp_status noise_apply(noise_kind kind, double rate, unsigned long seed,
 
 /* The few-shot protocol of PTNL and JoAPR: for every class c, K training
  * samples labelled c, of which exactly n_false are images of other classes.
- * The K - n_false true shots of every class are drawn first; the false ones
+ * The K - n_false true shots of every class are drawn first.  The false ones
  * come uniformly from the images of other classes not yet used
  * (NOISE_FEWSHOT_SYM) or from the unused images of class (c + 1) mod C
  * (NOISE_FEWSHOT_PAIR).  Writes C * K rows of the pool into rows and their

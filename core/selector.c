@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clamp.h"
 #include "selector.h"
 
 static const char *const selector_names[SELECTOR_COUNT] = {
@@ -175,7 +176,7 @@ static void select_joapr(const selector_settings *s, const gmm *g, double *p)
 {
 	double crossing = selector_gmm_crossing(g);
 	double noise_rate = g->weight[1 - gmm_clean_component(g)];
-	double threshold = noise_rate < s->tau ? s->tau : noise_rate > 0.95 ? 0.95 : noise_rate;
+	double threshold = clamp_double(noise_rate, s->tau, 0.95);
 
 	gmm_clean_prob(g, p);
 	if (g->degenerate)
@@ -183,7 +184,12 @@ static void select_joapr(const selector_settings *s, const gmm *g, double *p)
 	for (int i = 0; i < g->n; i++) {
 		int clean = g->x[i] <= crossing || p[i] >= threshold;
 
-		p[i] = clean ? (p[i] >= s->tau ? p[i] : s->tau) : (p[i] < s->tau ? p[i] : 0.0);
+		/* keep the posterior where it agrees with the decision, else move it
+		 * just across tau */
+		if (clean && p[i] < s->tau)
+			p[i] = s->tau;
+		else if (!clean && p[i] >= s->tau)
+			p[i] = 0.0;
 	}
 }
 

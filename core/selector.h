@@ -73,9 +73,9 @@ tp_status selector_apply(selector_kind kind, const selector_settings *s,
 tp_status selector_sinkhorn(const float *prob, int n, int n_classes, double reg,
 			    int iters, double *plan);
 
-/* The loss (in the GMM's normalised units) between the two means where the
- * weighted component densities are equal; the midpoint of the means when
- * they do not cross there. */
+/* Returns the loss (in the GMM's normalised units) between the two means
+ * where the weighted component densities are equal.  When they do not cross
+ * there, returns the midpoint of the means. */
 double selector_gmm_crossing(const gmm *g);
 
 #endif

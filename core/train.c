@@ -285,8 +285,9 @@ tp_status train_create(const dataset *data, const int *y_given,
 	}
 	memcpy(t->y_given, y_given, (size_t)data->n_train * sizeof *y_given);
 
-	/* head A from the seed, head B from a seed derived from it; the batch
-	 * order has its own generator so both methods see the same batches */
+	/* Head A starts from the seed and head B from a seed derived from it.
+	 * The batch order has its own generator, so every method sees the same
+	 * batches. */
 	t->order_rng = rng_create(config->seed);
 	if (!t->order_rng) {
 		train_free(t);
@@ -608,7 +609,7 @@ static void epoch_begin(trainer *t)
 
 /* Fills the target of head k for sample i (batch row b); returns 0 when the
  * sample is dropped.  With one head (method single) the head reads its own
- * split and its own softmax stands in for the ensemble. */
+ * split and its own softmax replaces the ensemble. */
 static int twin_target(trainer *t, int k, int i, int b)
 {
 	const train_config *c = &t->cfg;
@@ -788,8 +789,8 @@ static tp_status epoch_end(trainer *t, const train_hooks *hooks)
 }
 
 /* Runs batches until the epoch count reaches target_epoch, the stop hook
- * asks (*stopped = 1), or max_batches batches ran (max_batches < 0: no
- * limit; *stopped = 2). */
+ * returns nonzero (*stopped = 1), or max_batches batches ran (*stopped = 2).
+ * A negative max_batches means no limit. */
 static tp_status run_batches(trainer *t, int target_epoch, long max_batches,
 			     const train_hooks *hooks, int *stopped)
 {

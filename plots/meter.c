@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clamp.h"
 #include "meter.h"
 #include "noise.h"
 
@@ -85,7 +86,7 @@ tp_status meter_hist_compute(const gmm *g, const int *given, const int *truth,
 	for (int i = 0; i < g->n; i++) {
 		int b = (int)(g->x[i] * n_bins);
 
-		b = b < 0 ? 0 : b >= n_bins ? n_bins - 1 : b;
+		b = clamp_int(b, 0, n_bins - 1);
 		if (given[i] == truth[i])
 			h->clean[b]++;
 		else
@@ -167,7 +168,7 @@ void meter_curve_cells(const double *y, int n, int span, double lo, double hi,
 			continue;
 		}
 		row = (int)lround((hi - v) / (hi - lo) * (height - 1));
-		cell[c] = row < 0 ? 0 : row >= height ? height - 1 : row;
+		cell[c] = clamp_int(row, 0, height - 1);
 	}
 }
 
@@ -278,5 +279,5 @@ int meter_level(double v, double lo, double hi, int levels)
 	if (isnan(v) || hi <= lo || levels < 1)
 		return 0;
 	level = (int)((v - lo) / (hi - lo) * levels);
-	return level < 0 ? 0 : level >= levels ? levels - 1 : level;
+	return clamp_int(level, 0, levels - 1);
 }

@@ -1,4 +1,4 @@
-/* Selectors against small cases whose answers are worked out by hand. */
+/* Selectors against small cases whose results are worked out by hand. */
 #include "config.h"
 
 #include <math.h>

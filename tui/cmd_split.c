@@ -27,7 +27,7 @@ static tp_status pick_head(workbench *wb, const command *cmd, const cmd_args *a,
 	return TP_OK;
 }
 
-/* Fetches head k's GMM, failing when it holds no losses yet. */
+/* Fetches head k's GMM, failing when it contains no losses yet. */
 static tp_status fitted_gmm(workbench *wb, const command *cmd, int k, gmm **g)
 {
 	*g = train_gmm(wb->run, k);

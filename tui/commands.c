@@ -259,7 +259,7 @@ void command_print_usage(const command *cmd)
 	if (cmd->args_usage && cmd->args_usage[0])
 		out_printf(" %s", cmd->args_usage);
 	for (const cmd_option *o = cmd->options; o && o->name; o++) {
-		/* an option whose help says "(required)" is shown without brackets */
+		/* an option whose help contains "(required)" is printed without brackets */
 		int required = o->help && strstr(o->help, "(required)");
 
 		if (o->type == OPT_FLAG)
@@ -526,7 +526,8 @@ static tp_status cmd_echo(workbench *wb, const command *self, const cmd_args *a)
 	return TP_OK;
 }
 
-/* The REPL checks for "quit" itself; reaching here means a script said it. */
+/* repl_execute_line() ends the session on "quit" before dispatching it, so
+ * dispatching it here does nothing. */
 static tp_status cmd_quit(workbench *wb, const command *self, const cmd_args *a)
 {
 	return TP_OK;

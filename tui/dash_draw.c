@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "clamp.h"
 #include "dash_curses.h"
 #include "dashboard.h"
 #include "output.h"
@@ -403,8 +404,8 @@ static void hist_column(const meter_hist *m, int b, int x, int y_bottom, int hei
 		int lo = row * 8, y = y_bottom - row;
 		int c = clean - lo, a = all - lo;
 
-		c = c < 0 ? 0 : c > 8 ? 8 : c;
-		a = a < 0 ? 0 : a > 8 ? 8 : a;
+		c = clamp_int(c, 0, 8);
+		a = clamp_int(a, 0, 8);
 		if (a == 0)
 			break;
 		if (c == 8)
@@ -540,7 +541,7 @@ static void class_bar(int y, int x, int width, double actual, double predicted, 
 	for (int i = 0; i < width; i++) {
 		int e = fill - i * 8;
 
-		e = e < 0 ? 0 : e > 8 ? 8 : e;
+		e = clamp_int(e, 0, 8);
 		glyph(y, x + i, pair_attr(PAIR_CLEAN), e ? eighths[e] : "·", e ? ascii_eighths[e] : '.');
 	}
 	if (isfinite(predicted)) {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "clamp.h"
 #include "dashboard.h"
 #include "lexer.h"
 #include "output.h"
@@ -242,7 +243,7 @@ static void meters_gmm(dash_state *s, const gmm *g)
 {
 	workbench *wb = s->wb;
 	dash_meters *m = &s->meters;
-	int bins = s->hist_width < 1 ? 1 : s->hist_width > METER_HIST_MAX_BINS ? METER_HIST_MAX_BINS : s->hist_width;
+	int bins = clamp_int(s->hist_width, 1, METER_HIST_MAX_BINS);
 
 	m->gmm_shown = *g;
 	m->gmm_shown.loss = m->gmm_shown.x = NULL;

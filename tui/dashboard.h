@@ -90,7 +90,7 @@ typedef struct dash_state {
 	double speed;             /* samples per second, smoothed */
 	long speed_steps;
 	double speed_time;
-	long pending_steps;       /* batches trained by the loop, not yet told to observers */
+	long pending_steps;       /* batches trained by the loop, not yet reported to observers */
 } dash_state;
 
 /* Opens curses on the terminal: colours unless NO_COLOR is set or the

@@ -26,7 +26,7 @@ int lex_line(const char *line, lex_result *r, char *err, int err_size);
 void lex_free(lex_result *r);
 
 /* Splits line like lex_line() but keeps a trailing unfinished word, for tab
- * completion: *words holds the words of the last command and *n their
+ * completion: *words contains the words of the last command and *n their
  * count; the last word is the one being completed (may be empty).  Quotes are
  * removed; an unterminated quote is closed at the end. */
 void lex_partial(const char *line, char ***words, int *n);
